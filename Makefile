@@ -1,0 +1,41 @@
+# SafeStream: `make run` starts the server (demo mode, SQLite, default model);
+# `make test` runs lint, types and the whole test suite. Both set everything up first.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+EXTRAS ?= ml,dash,load,broker,dev
+
+.PHONY: install run dashboard test lint typecheck pytest bench soak clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip setuptools wheel
+	$(PY) -m pip install -q --disable-pip-version-check -e ".[$(EXTRAS)]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	SAFESTREAM_MODE=$${SAFESTREAM_MODE:-demo} $(VENV)/bin/safestream serve
+
+dashboard: install
+	$(VENV)/bin/safestream dashboard
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy actors safestream
+
+pytest: install
+	bash tests/services.sh
+	$(PY) -m pytest
+
+test: lint typecheck pytest
+
+bench: install
+	$(PY) -m load.bench_models
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,87 @@
+"""Sans-IO limiters: a token bucket for message rates and counters for connection caps.
+
+Time is passed in by the caller (the Trio clock in the app, any float in tests), so the
+limits are deterministic to test.
+
+Example:
+    bucket = TokenBucket(rate=5.0, burst=10, now=0.0)
+    assert bucket.take(now=0.0)
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+__all__ = ["ConnectionLimits", "LimitExceeded", "TokenBucket"]
+
+
+class TokenBucket:
+    """Allows `burst` events at once and `rate` events per second sustained."""
+
+    def __init__(self, *, rate: float, burst: int, now: float) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError("rate must be > 0 and burst >= 1")
+        self._rate = rate
+        self._burst = float(burst)
+        self._tokens = float(burst)
+        self._stamp = now
+
+    def take(self, *, now: float) -> bool:
+        """Spend one token if there is one; False means the event is over the limit."""
+        elapsed = max(0.0, now - self._stamp)
+        self._tokens = min(self._burst, self._tokens + elapsed * self._rate)
+        self._stamp = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
+
+    def retry_after(self) -> float:
+        """Seconds until the next token, as of the last `take`."""
+        return max(0.0, (1.0 - self._tokens) / self._rate)
+
+
+class LimitExceeded(Exception):
+    """A connection cap is reached; `scope` says which (node, user or ip)."""
+
+    def __init__(self, scope: str, limit: int) -> None:
+        super().__init__(f"too many connections for this {scope} (limit {limit})")
+        self.scope = scope
+        self.limit = limit
+
+
+@dataclass
+class ConnectionLimits:
+    """Counts open WebSockets per node, user and IP; `acquire`/`release` in pairs."""
+
+    max_total: int
+    max_per_user: int
+    max_per_ip: int
+    total: int = 0
+    per_user: Counter[str] = field(default_factory=Counter)
+    per_ip: Counter[str] = field(default_factory=Counter)
+
+    def acquire(self, user: str, ip: str) -> None:
+        """Count one more connection.
+
+        Raises:
+            LimitExceeded: a cap is reached; nothing was counted.
+        """
+        if self.total >= self.max_total:
+            raise LimitExceeded("node", self.max_total)
+        if self.per_user[user] >= self.max_per_user:
+            raise LimitExceeded("user", self.max_per_user)
+        if self.per_ip[ip] >= self.max_per_ip:
+            raise LimitExceeded("ip", self.max_per_ip)
+        self.total += 1
+        self.per_user[user] += 1
+        self.per_ip[ip] += 1
+
+    def release(self, user: str, ip: str) -> None:
+        """Forget one connection counted by `acquire`."""
+        self.total -= 1
+        for counter, key in ((self.per_user, user), (self.per_ip, ip)):
+            counter[key] -= 1
+            if counter[key] <= 0:
+                del counter[key]
