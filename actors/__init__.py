@@ -1,0 +1,53 @@
+"""A small supervised-actor runtime on Trio, with Erlang/OTP supervision semantics.
+
+Actors are objects with a bounded mailbox and their own task; supervisors restart them by
+OTP rules; an :class:`ActorSystem` runs the tree and exposes a registry, JSON snapshots
+and a change feed. This package knows nothing about its users. See ``docs/actors.md``.
+"""
+
+from .actor import Actor, ActorCell, ActorRef
+from .backoff import Backoff
+from .errors import (
+    ActorDied,
+    ActorError,
+    ActorNotRunning,
+    AskTimeout,
+    MailboxClosed,
+    MailboxFull,
+    SupervisorGaveUp,
+    UnhandledMessage,
+)
+from .introspection import format_tree
+from .mailbox import Mailbox, MailboxStatistics, OverflowPolicy
+from .registry import Registry
+from .reply import Envelope, Reply
+from .spec import ChildSpec, Restart, Strategy
+from .supervisor import Supervisor
+from .system import ActorSystem
+
+__all__ = [
+    "Actor",
+    "ActorCell",
+    "ActorDied",
+    "ActorError",
+    "ActorNotRunning",
+    "ActorRef",
+    "ActorSystem",
+    "AskTimeout",
+    "Backoff",
+    "ChildSpec",
+    "Envelope",
+    "Mailbox",
+    "MailboxClosed",
+    "MailboxFull",
+    "MailboxStatistics",
+    "OverflowPolicy",
+    "Registry",
+    "Reply",
+    "Restart",
+    "Strategy",
+    "Supervisor",
+    "SupervisorGaveUp",
+    "UnhandledMessage",
+    "format_tree",
+]
