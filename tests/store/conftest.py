@@ -59,7 +59,9 @@ def _schema_url(schema: str) -> str:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def empty_db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def empty_db_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """URL of an empty database: a fresh SQLite file, or a fresh PostgreSQL schema."""
     if request.param == "sqlite":
         # A "data/" directory that does not exist yet: make_engine must create it.
