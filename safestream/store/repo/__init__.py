@@ -1,0 +1,62 @@
+"""Queries and writes: plain synchronous functions taking a ``Session``.
+
+The caller owns the transaction; nothing here commits. The app runs these in worker
+threads, one session per call::
+
+    def _write(batch: Batch) -> None:
+        with sessions.begin() as s:          # one transaction: group commit
+            repo.insert_batch(s, batch.messages, batch.gifts, batch.actions)
+
+    await trio.to_thread.run_sync(_write, batch, limiter=db_limiter)
+
+Results are records from :mod:`safestream.store.records`, never ORM objects. Lists
+come back in the order each function documents; ``limit`` is always applied in SQL.
+"""
+
+from __future__ import annotations
+
+from .accounts import (
+    create_user,
+    ensure_room,
+    get_user,
+    list_users,
+    save_room_policy,
+    set_ban,
+    set_role,
+)
+from .messages import (
+    STATUS_TRANSITIONS,
+    audit_log,
+    get_message,
+    gift_count,
+    held_messages,
+    insert_batch,
+    last_seq,
+    message_stats,
+    recent_messages,
+    room_history,
+    top_gifters,
+    update_message_status,
+)
+
+__all__ = [
+    "STATUS_TRANSITIONS",
+    "audit_log",
+    "create_user",
+    "ensure_room",
+    "get_message",
+    "get_user",
+    "gift_count",
+    "held_messages",
+    "insert_batch",
+    "last_seq",
+    "list_users",
+    "message_stats",
+    "recent_messages",
+    "room_history",
+    "save_room_policy",
+    "set_ban",
+    "set_role",
+    "top_gifters",
+    "update_message_status",
+]
