@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from safestream import store
+from safestream.store.models import Message
 
 
 def msg(seq: int, room: str = "main", **kw: Any) -> store.MessageRow:
@@ -144,6 +145,28 @@ def test_status_transitions_outside_the_table_are_refused(
             store.update_message_status(s, "main-00000002", "visible", "mod")  # blocked: final
         with pytest.raises(store.MessageNotFound):
             store.update_message_status(s, "nope", "deleted", "mod")
+
+
+def test_concurrent_moderators_only_one_status_change_wins(
+    sessions: sessionmaker[Session],
+) -> None:
+    write(sessions, [msg(1, status="held", action="hold")])
+    with sessions() as late:
+        # The late moderator read the message while it was still held...
+        stale = late.get(Message, "main-00000001")
+        assert stale is not None
+        assert stale.status == "held"
+        # ...then another moderator approved it and committed.
+        with sessions.begin() as early:
+            store.update_message_status(early, "main-00000001", "visible", "early")
+        with pytest.raises(store.InvalidTransition) as info:
+            store.update_message_status(late, "main-00000001", "rejected", "late")
+    assert info.value.current == "visible"
+    with sessions() as s:
+        assert [a.actor for a in store.audit_log(s)] == ["early"]
+        message = store.get_message(s, "main-00000001")
+        assert message is not None
+        assert message.status == "visible"
 
 
 def test_held_messages_filters_by_room_and_limits(sessions: sessionmaker[Session]) -> None:

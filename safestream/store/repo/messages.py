@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import case, func, insert, select
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from .. import _convert as conv
@@ -82,21 +82,31 @@ def update_message_status(
     """Move a message to ``status`` and write the audit entry, in one transaction.
 
     Allowed moves are in :data:`STATUS_TRANSITIONS` (held -> visible is ``approve``,
-    held -> rejected ``reject``, held/visible -> deleted ``delete``). The row is
-    locked (``SELECT ... FOR UPDATE`` on PostgreSQL), so two moderators acting at
-    once cannot both succeed.
+    held -> rejected ``reject``, held/visible -> deleted ``delete``). The change is a
+    compare-and-set (``UPDATE ... WHERE status = <status read>``), so when two
+    moderators act on the same message at once exactly one succeeds, on SQLite too.
 
     Raises:
         MessageNotFound: no such message.
-        InvalidTransition: the move is not allowed from the current status.
+        InvalidTransition: the move is not allowed from the current status, or another
+            writer changed the status first.
     """
-    m = s.get(Message, message_id, with_for_update=True)
+    m = s.get(Message, message_id)
     if m is None:
         raise MessageNotFound(message_id)
-    audit_action = STATUS_TRANSITIONS.get(m.status, {}).get(status)
+    previous = m.status
+    audit_action = STATUS_TRANSITIONS.get(previous, {}).get(status)
     if audit_action is None:
+        raise InvalidTransition(message_id, previous, status)
+    changed = s.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.status == previous)
+        .values(status=status)
+        .returning(Message.id)
+    ).scalar_one_or_none()
+    if changed is None:
+        s.refresh(m)
         raise InvalidTransition(message_id, m.status, status)
-    previous, m.status = m.status, status
     s.add(
         ModerationAction(
             **conv.action_values(
