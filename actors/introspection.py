@@ -91,7 +91,7 @@ def _line(node: dict[str, Any]) -> str:
         parts.append(f"dropped={mailbox['dropped']}")
     error = node.get("last_error")
     if error:
-        parts.append(f"last_error={error['type']}: {error['message']} @{error['at']:.1f}s")
+        parts.append(f"last_error={error['type']}: {error['message']}")
     return "  ".join(parts)
 
 
@@ -102,7 +102,7 @@ def format_tree(snapshot: dict[str, Any]) -> str:
 
         system [Supervisor]  running  restarts=0  mailbox=0/64  handled=0  up=3.0s
         ├── ticker [Ticker]  running  restarts=0  mailbox=0/64  handled=6  up=3.0s
-        └── worker [Worker]  running  restarts=1  ...  last_error=RuntimeError: boom @2.1s
+        └── worker [Worker]  running  restarts=1  ...  last_error=RuntimeError: boom
     """
     if not snapshot:
         return "(no actors)"
