@@ -349,3 +349,44 @@ async def test_supervisor_crashes_on_unhandled_message_and_stops_children_in_ord
 def test_supervisor_rejects_duplicate_child_names(log: list[str]) -> None:
     with pytest.raises(ValueError):
         Supervisor([worker("a", log), worker("a", log)])
+
+
+async def test_cancelling_the_system_cancels_children_without_grace_and_runs_on_stop(
+    log: list[str], autojump_clock: trio.testing.MockClock
+) -> None:
+    root = Supervisor(
+        [
+            worker("a", log),
+            ChildSpec("stubborn", factory(Stubborn, log), shutdown_timeout=100.0),
+        ]
+    )
+    start = trio.current_time()
+    with trio.move_on_after(1.0):
+        async with ActorSystem.open(root):
+            await trio.sleep_forever()
+    assert trio.current_time() - start == pytest.approx(1.0)
+    # Outer cancellation reaches every task at once: no grace, and no ordering promise.
+    assert sorted(log[-2:]) == ["stop:a", "stop:stubborn"]
+
+
+def test_registry_rejects_a_name_held_by_a_live_ref_and_replaces_a_dead_one() -> None:
+    from actors import Registry
+
+    class FakeRef:
+        def __init__(self, alive: bool) -> None:
+            self.alive = alive
+            self.path = "/fake"
+
+    registry = Registry()
+    live, dead, other = FakeRef(True), FakeRef(False), FakeRef(True)
+    registry.register("x", dead)  # type: ignore[arg-type]
+    assert registry.lookup("x") is None
+    registry.register("x", live)  # type: ignore[arg-type]
+    assert registry.lookup("x") is live
+    with pytest.raises(ValueError):
+        registry.register("x", other)  # type: ignore[arg-type]
+    registry.unregister("x", other)  # type: ignore[arg-type]
+    assert registry.names() == ["x"]
+    registry.unregister("x")
+    registry.unregister("x")
+    assert registry.names() == []
