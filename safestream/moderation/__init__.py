@@ -1,0 +1,1 @@
+"""Moderation: the pluggable toxicity classifiers, the moderation pool and per-room policy."""
