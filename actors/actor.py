@@ -310,6 +310,33 @@ class Actor:
                 return None
         return None
 
+    async def receive_batch(
+        self, *, max_size: int, max_wait: float, size: Callable[[Any], int] | None = None
+    ) -> list[Envelope] | None:
+        """Micro-batching: wait for one envelope, then gather more for a while.
+
+        After the first envelope arrives, keeps receiving until the batch holds
+        ``max_size`` units (``size(message)`` each, default 1) or ``max_wait`` seconds
+        have passed. The caller answers each envelope's ``reply`` itself; the batch
+        counts as handled. Returns ``None`` once this actor should stop (as
+        :meth:`receive`); a stop while gathering returns what was gathered.
+        """
+        first = await self.receive()
+        if first is None:
+            return None
+        measure = size or (lambda _message: 1)
+        batch = [first]
+        units = measure(first.message)
+        with trio.move_on_after(max_wait):
+            while units < max_size:
+                envelope = await self.receive()
+                if envelope is None:
+                    break
+                batch.append(envelope)
+                units += measure(envelope.message)
+        self._bound().handled += len(batch)
+        return batch
+
     async def dispatch(self, item: Envelope | Any) -> None:
         """Handle one envelope (or bare message, as a tell) and answer its ask.
 

@@ -40,6 +40,7 @@ class CloseCode(IntEnum):
     POLICY_VIOLATION = 1008  # bad or missing token, origin refused, username mismatch
     TOO_BIG = 1009  # a frame larger than MAX_FRAME_BYTES
     INTERNAL_ERROR = 1011
+    SERVICE_RESTART = 1012  # the room restarted after a crash; reconnect with ?since=
     TRY_AGAIN_LATER = 1013  # connection limits reached (node, user or IP)
     KICKED = 4000  # a moderator kicked this user
     BANNED = 4003  # the user is banned

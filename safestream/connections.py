@@ -1,0 +1,198 @@
+"""Connection: the actor behind one authenticated WebSocket (a reader and a writer task).
+
+The reader parses client frames (sans-IO protocol), applies the per-connection rate
+limit and tells its Room; the writer drains the bounded outbox the Room fills and sends
+everything queued in one go. A socket write that does not finish within
+`SLOW_CONSUMER_SECS`, or an outbox that overflows, closes the viewer with `TOO_SLOW`.
+On a graceful stop (server shutdown) the viewer is closed with `GOING_AWAY`.
+
+Example:
+    connection = Connection(conn_id, transport, identity, "main", None, services)
+    await services.connections.start_child(connection.child_spec())
+    await connection.finished.wait()
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from actors import ActorError, ActorRef, ChildSpec, MailboxFull, Restart
+from safestream.limits import TokenBucket
+from safestream.outbox import Outbox
+from safestream.protocol import (
+    AuthFrame,
+    ChatFrame,
+    CloseCode,
+    PingFrame,
+    ProtocolError,
+    encode,
+    error_frame,
+    parse_client_frame,
+)
+from safestream.room_messages import Join, Leave, Post
+from safestream.room_supervisor import InvalidRoom
+from safestream.web.transport import TransportClosed, WebSocketTransport
+
+if TYPE_CHECKING:
+    from safestream.services import Services
+
+from actors import Actor
+
+__all__ = ["Connection", "Identity"]
+
+CLOSE_TIMEOUT_SECS = 2.0
+PONG = encode({"type": "pong"})
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is on the other end: the authenticated user and their role."""
+
+    user: str
+    role: str
+    ip: str
+
+
+class Connection(Actor):
+    """One WebSocket. Restart type TEMPORARY: a dead socket is never restarted."""
+
+    kind = "connection"
+    mailbox_capacity = 4
+
+    def __init__(
+        self,
+        conn_id: int,
+        transport: WebSocketTransport,
+        identity: Identity,
+        room: str,
+        since: int | None,
+        services: Services,
+    ) -> None:
+        self.conn_id = conn_id
+        self.identity = identity
+        self.room_name = room
+        self.finished = trio.Event()
+        self._transport = transport
+        self._since = since
+        self._services = services
+        settings = services.settings
+        self._outbox = Outbox(settings.connection_outbox_size)
+        self._bucket = TokenBucket(
+            rate=settings.messages_per_second, burst=settings.message_burst, now=trio.current_time()
+        )
+        self._received = 0
+        self._sent = 0
+
+    def child_spec(self) -> ChildSpec:
+        return ChildSpec(
+            name=f"conn-{self.conn_id}",
+            factory=lambda: self,
+            restart=Restart.TEMPORARY,
+            shutdown_timeout=CLOSE_TIMEOUT_SECS,
+            mailbox_capacity=self.mailbox_capacity,
+        )
+
+    async def run(self) -> None:
+        room: ActorRef[Any] | None = None
+        try:
+            room = await self._services.rooms.room(self.room_name)
+            joined = Join(
+                self.conn_id, self.identity.user, self.identity.role, self._outbox, self._since
+            )
+            await room.ask(joined, timeout=10.0)
+        except (InvalidRoom, ActorError) as exc:
+            self._outbox.close(CloseCode.TRY_AGAIN_LATER, f"cannot join room: {exc}"[:120])
+            room = None
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._writer, nursery.cancel_scope)
+                if room is not None:
+                    nursery.start_soon(self._reader, room, nursery.cancel_scope)
+                    nursery.start_soon(self._watch_stop)
+        finally:
+            if room is not None:
+                try:
+                    room.tell_nowait(Leave(self.conn_id))
+                except ActorError:
+                    pass  # room gone or full: it drops members whose outbox is closed
+            self.finished.set()
+
+    async def _watch_stop(self) -> None:
+        await self.stop_requested.wait()
+        self._outbox.close(CloseCode.GOING_AWAY, "server shutting down")
+
+    async def _reader(self, room: ActorRef[Any], scope: trio.CancelScope) -> None:
+        settings = self._services.settings
+        try:
+            while True:
+                raw = await self._transport.receive()
+                self._received += 1
+                if len(raw) > settings.max_frame_bytes:
+                    self._outbox.close(CloseCode.TOO_BIG, "frame too big")
+                    return
+                if not self._bucket.take(now=trio.current_time()):
+                    self._services.metrics.refused["rate_limited"] += 1
+                    retry = self._bucket.retry_after()
+                    self._error("rate_limited", f"too many messages, retry in {retry:.1f}s")
+                    continue
+                try:
+                    frame = parse_client_frame(raw, max_message_length=settings.max_message_length)
+                except ProtocolError as exc:
+                    self._error(exc.code, exc.detail)
+                    continue
+                self._handle_frame(frame, room)
+        except TransportClosed:
+            scope.cancel()
+
+    def _handle_frame(self, frame: ChatFrame | AuthFrame | PingFrame, room: ActorRef[Any]) -> None:
+        match frame:
+            case ChatFrame(message=text):
+                post = Post(self.conn_id, self.identity.user, self.identity.role, text)
+                try:
+                    room.tell_nowait(post)
+                except MailboxFull:
+                    self._services.metrics.refused["room_busy"] += 1
+                    self._error("room_busy", "room is busy, try again")
+                except ActorError:
+                    self._outbox.close(CloseCode.SERVICE_RESTART, "room restarting")
+            case PingFrame():
+                self._outbox.offer(PONG)
+            case AuthFrame():
+                self._error("already_authenticated", "this connection is already authenticated")
+
+    def _error(self, code: str, detail: str) -> None:
+        self._outbox.offer(encode(error_frame(code, detail)))
+
+    async def _writer(self, scope: trio.CancelScope) -> None:
+        slow = self._services.settings.slow_consumer_secs
+        try:
+            while frames := await self._outbox.next_batch():
+                with trio.move_on_after(slow) as timer:
+                    await self._transport.send_many(frames)
+                if timer.cancelled_caught:
+                    self._services.metrics.slow_consumers += 1
+                    self._outbox.close(CloseCode.TOO_SLOW, "too slow: send timed out")
+                    break
+                self._sent += len(frames)
+            request = self._outbox.close_request
+            with trio.move_on_after(CLOSE_TIMEOUT_SECS) as closing:
+                closing.shield = True
+                if request is not None:
+                    await self._transport.close(request.code, request.reason)
+        except TransportClosed:
+            pass
+        scope.cancel()
+
+    def introspect(self) -> dict[str, Any]:
+        stats = self._outbox.statistics()
+        return {
+            "user": self.identity.user,
+            "room": self.room_name,
+            "outbox": stats.depth,
+            "outbox_capacity": stats.capacity,
+            "received": self._received,
+            "sent": self._sent,
+        }

@@ -1,0 +1,163 @@
+"""Chat events and the server frames built from them (shared by rooms, routes, gifts).
+
+A `ChatMessage` is a stamped, moderated chat line; `chat_frame` renders it with the
+original protocol's fields (`id`, `user`, `message`, `toxic`, `score`, `ts`) plus ours
+(`room`, `seq`, `action`, `scores`, `policy_version`).
+
+Example:
+    frame = chat_frame(message)       # dict, ready for protocol.encode
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from safestream.protocol import iso_time
+from safestream.store.records import MessageRecord, MessageRow
+
+__all__ = [
+    "ChatMessage",
+    "chat_frame",
+    "gift_frame",
+    "history_frame",
+    "moderation_frame",
+    "new_message_id",
+    "notice_frame",
+    "presence_frame",
+]
+
+
+def new_message_id() -> str:
+    """A 32-character random hex id (unguessable, so ids cannot be enumerated)."""
+    return secrets.token_hex(16)
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """A chat line after moderation: `text` is what viewers see, `original` what was typed."""
+
+    id: str
+    room: str
+    seq: int
+    user: str
+    original: str
+    text: str
+    ts: float
+    toxic: bool = False
+    score: float = 0.0
+    action: str = "allow"
+    scores: Mapping[str, float] = field(default_factory=dict)
+    triggers: tuple[str, ...] = ()
+    policy_version: int = 0
+    reason: str = ""
+
+    @property
+    def status(self) -> str:
+        if self.action in ("allow", "mask"):
+            return "visible"
+        return "held" if self.action == "hold" else "blocked"
+
+    def to_row(self) -> MessageRow:
+        return MessageRow(
+            id=self.id,
+            room=self.room,
+            seq=self.seq,
+            username=self.user,
+            text=self.original,
+            ts=self.ts,
+            toxic=self.toxic,
+            score=self.score,
+            scores=dict(self.scores),
+            action=self.action,
+            delivered_text=self.text if self.text != self.original else None,
+            triggers=self.triggers,
+            policy_version=self.policy_version,
+            status=self.status,
+        )
+
+    @classmethod
+    def from_record(cls, record: MessageRecord | MessageRow) -> ChatMessage:
+        return cls(
+            id=record.id,
+            room=record.room,
+            seq=record.seq,
+            user=record.username,
+            original=record.text,
+            text=record.delivered_text or record.text,
+            ts=record.ts,
+            toxic=record.toxic,
+            score=record.score,
+            action=record.action,
+            scores=dict(record.scores),
+            triggers=tuple(record.triggers),
+            policy_version=record.policy_version,
+        )
+
+
+def chat_frame(message: ChatMessage) -> dict[str, Any]:
+    """The `chat` frame every viewer of the room receives."""
+    return {
+        "type": "chat",
+        "id": message.id,
+        "user": message.user,
+        "message": message.text,
+        "toxic": message.toxic,
+        "score": round(message.score, 4),
+        "ts": iso_time(message.ts),
+        "room": message.room,
+        "seq": message.seq,
+        "action": message.action,
+        "scores": {name: round(value, 4) for name, value in message.scores.items()},
+        "policy_version": message.policy_version,
+    }
+
+
+def moderation_frame(kind: str, message: ChatMessage) -> dict[str, Any]:
+    """`held` / `blocked` for the author (and moderators): their message was not delivered."""
+    frame = chat_frame(message)
+    frame["type"] = kind
+    frame["message"] = message.original
+    frame["reason"] = message.reason
+    return frame
+
+
+def gift_frame(*, room: str, sender: str, gift_id: int, amount: int, ts: float) -> dict[str, Any]:
+    """The original `gift` frame: `from`, `gift_id`, `amount`, `ts` (plus `room`)."""
+    return {
+        "type": "gift",
+        "from": sender,
+        "gift_id": gift_id,
+        "amount": amount,
+        "ts": iso_time(ts),
+        "room": room,
+    }
+
+
+def history_frame(
+    room: str, messages: Sequence[ChatMessage], *, seq: int, recovered: bool | None
+) -> dict[str, Any]:
+    """Sent on join: recent messages, or with `?since=` what was missed.
+
+    `recovered` is None without `since`, True when every missed message is included,
+    False when the room's buffer no longer reaches back that far (the client then has
+    the latest messages instead and should say so).
+    """
+    return {
+        "type": "history",
+        "room": room,
+        "seq": seq,
+        "recovered": recovered,
+        "messages": [chat_frame(message) for message in messages],
+    }
+
+
+def presence_frame(room: str, viewers: int, node_viewers: int) -> dict[str, Any]:
+    return {"type": "presence", "room": room, "viewers": viewers, "viewer_count": node_viewers}
+
+
+def notice_frame(room: str, kind: str, **fields: Any) -> dict[str, Any]:
+    """A moderation or system notice (`deleted`, `timeout`, `system`, ...)."""
+    return {"type": kind, "room": room, **fields}

@@ -1,0 +1,110 @@
+"""GiftProducer: the actor that sends gifts, random ones every GIFT_INTERVAL_SECS.
+
+Every gift (random, or sent with `POST /api/gift`) goes through this actor: it is stored
+(durably, before anyone sees it), counted, and broadcast to its room as the original
+`{"type":"gift","from","gift_id","amount","ts"}` frame.
+
+Example:
+    await gifts_ref.ask(SendGift(room="main", sender="ann", gift_id=2, amount=5), timeout=5)
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from actors import Actor, MailboxFull
+from safestream.events import gift_frame
+from safestream.persistence import Persist
+from safestream.room_messages import Broadcast
+from safestream.store.records import GiftRow
+
+if TYPE_CHECKING:
+    from safestream.services import Services
+
+__all__ = ["GIFT_CATALOGUE", "GiftProducer", "SendGift"]
+
+# gift_id -> name, as the UI shows them.
+GIFT_CATALOGUE = {1: "rose", 2: "heart", 3: "star", 4: "rocket", 5: "crown"}
+RANDOM_SENDERS = ("demo_user", "test_streamer", "chat_viewer", "gift_bot")
+MAX_AMOUNT = 10_000
+
+
+@dataclass(frozen=True)
+class SendGift:
+    """Ask: store and broadcast one gift; answers the frame that was sent."""
+
+    room: str
+    sender: str
+    gift_id: int
+    amount: int
+
+    def __post_init__(self) -> None:
+        if self.gift_id not in GIFT_CATALOGUE:
+            raise ValueError(f"gift_id must be one of {sorted(GIFT_CATALOGUE)}")
+        if not 1 <= self.amount <= MAX_AMOUNT:
+            raise ValueError(f"amount must be between 1 and {MAX_AMOUNT}")
+
+
+class GiftProducer(Actor):
+    """Sends random gifts to every running room and handles SendGift asks."""
+
+    kind = "gift_producer"
+
+    def __init__(self, services: Services, rng: random.Random | None = None) -> None:
+        self._services = services
+        self._rng = rng or random.Random()
+        self._sent = 0
+
+    async def run(self) -> None:
+        interval = self._services.settings.gift_interval_secs
+        async with trio.open_nursery() as nursery:
+            if interval > 0:
+                nursery.start_soon(self._random_gifts, interval)
+            await super().run()
+            nursery.cancel_scope.cancel()
+
+    async def handle(self, message: Any) -> Any:
+        if isinstance(message, SendGift):
+            return await self._send(message)
+        return await super().handle(message)
+
+    async def _random_gifts(self, interval: float) -> None:
+        while True:
+            await trio.sleep(interval)
+            for room, _ref in self._services.rooms.running():
+                gift = SendGift(
+                    room=room,
+                    sender=self._rng.choice(RANDOM_SENDERS),
+                    gift_id=self._rng.choice(sorted(GIFT_CATALOGUE)),
+                    amount=self._rng.randint(1, 100),
+                )
+                await self.ref.tell(gift)
+
+    async def _send(self, gift: SendGift) -> dict[str, Any]:
+        ts = self._services.sanctions.now()
+        row = GiftRow(
+            room=gift.room, from_user=gift.sender, gift_id=gift.gift_id, amount=gift.amount, ts=ts
+        )
+        await self._services.store.ask(Persist(gifts=(row,)), timeout=10.0)
+        self._services.metrics.gift_count += 1
+        self._sent += 1
+        frame = gift_frame(
+            room=gift.room, sender=gift.sender, gift_id=gift.gift_id, amount=gift.amount, ts=ts
+        )
+        room = await self._services.rooms.room(gift.room)
+        try:
+            room.tell_nowait(Broadcast(frame))
+        except MailboxFull:
+            # Stored and counted, but a room that cannot take one more frame skips it.
+            self._services.metrics.refused["gift_not_shown"] += 1
+        return frame
+
+    def introspect(self) -> dict[str, Any]:
+        return {
+            "sent": self._sent,
+            "interval_secs": self._services.settings.gift_interval_secs,
+        }

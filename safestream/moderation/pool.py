@@ -1,0 +1,201 @@
+"""ModerationPool: a supervisor of ModeratorWorker actors that micro-batch the model.
+
+Rooms call `ModerationClient.score(texts)`. The client asks the least-loaded worker;
+each worker collects asks for up to `MODERATION_BATCH_WAIT_MS` or
+`MODERATION_BATCH_SIZE` texts, runs one model call in a worker thread (under the named
+`moderation` CapacityLimiter) and answers every asker. A worker whose model call raises
+fails that batch's askers and crashes; its supervisor restarts it and the messages still
+queued in its mailbox are kept. Askers that get no scores in time apply their room's
+failure mode (fail-closed: hold; fail-open: deliver unscored).
+
+Example:
+    scores = await client.score(["hello", "you idiot"])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import trio
+
+from actors import (
+    Actor,
+    ActorDied,
+    ActorError,
+    ChildSpec,
+    Envelope,
+    OverflowPolicy,
+    Restart,
+    Supervisor,
+    UnhandledMessage,
+)
+from safestream.metrics import Metrics
+from safestream.moderation.classifiers import Classifier, Scores
+
+__all__ = [
+    "ModerationClient",
+    "ModerationPool",
+    "ModerationUnavailable",
+    "ModeratorWorker",
+    "ScoreRequest",
+]
+
+
+class ModerationUnavailable(Exception):
+    """No scores in time: the pool is full, crashed or too slow. Rooms apply failure mode."""
+
+
+@dataclass(frozen=True)
+class ScoreRequest:
+    """Ask a worker for one Scores per text, in order."""
+
+    texts: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not self.texts:
+            raise ValueError("ScoreRequest needs at least one text")
+
+
+class ModeratorWorker(Actor):
+    """Micro-batches ScoreRequests into one model call per batch."""
+
+    kind = "moderator_worker"
+
+    def __init__(
+        self,
+        classifier: Classifier,
+        limiter: trio.CapacityLimiter,
+        metrics: Metrics,
+        *,
+        batch_size: int,
+        batch_wait_secs: float,
+    ) -> None:
+        self._classifier = classifier
+        self._limiter = limiter
+        self._metrics = metrics
+        self._batch_size = max(1, batch_size)
+        self._batch_wait = batch_wait_secs
+        self._batches = 0
+        self._texts = 0
+
+    async def run(self) -> None:
+        while batch := await self.receive_batch(
+            max_size=self._batch_size, max_wait=self._batch_wait, size=_text_count
+        ):
+            try:
+                await self._score(batch)
+            finally:
+                # Cancelled mid-batch (shutdown): no asker waits for its timeout.
+                for envelope in batch:
+                    if envelope.reply is not None and not envelope.reply.done:
+                        envelope.reply.fail(ActorDied("moderation worker stopped"))
+
+    async def _score(self, batch: Sequence[Envelope]) -> None:
+        for envelope in batch:
+            if not isinstance(envelope.message, ScoreRequest):
+                raise UnhandledMessage(f"ModeratorWorker cannot handle {envelope.message!r}")
+        texts = [text for envelope in batch for text in envelope.message.texts]
+        started = trio.current_time()
+        try:
+            results = await trio.to_thread.run_sync(
+                self._classifier.predict, texts, limiter=self._limiter
+            )
+            if len(results) != len(texts):
+                raise RuntimeError(f"model returned {len(results)} scores for {len(texts)} texts")
+        except Exception as exc:
+            self._metrics.moderation_failures += 1
+            for envelope in batch:
+                if envelope.reply is not None:
+                    envelope.reply.fail(exc)
+            raise
+        self._metrics.observe_moderation(trio.current_time() - started, len(texts))
+        self._batches += 1
+        self._texts += len(texts)
+        offset = 0
+        for envelope in batch:
+            size = len(envelope.message.texts)
+            if envelope.reply is not None:
+                envelope.reply.send(results[offset : offset + size])
+            offset += size
+
+    def introspect(self) -> dict[str, Any]:
+        return {
+            "model": self._classifier.name,
+            "batches": self._batches,
+            "texts": self._texts,
+            "mean_batch": round(self._texts / self._batches, 2) if self._batches else 0,
+        }
+
+
+def _text_count(message: Any) -> int:
+    return len(message.texts) if isinstance(message, ScoreRequest) else 1
+
+
+class ModerationPool(Supervisor):
+    """One_for_one supervisor of `workers` ModeratorWorkers sharing one classifier."""
+
+    kind = "moderation_pool"
+
+    def __init__(
+        self,
+        classifier: Classifier,
+        metrics: Metrics,
+        *,
+        workers: int,
+        batch_size: int,
+        batch_wait_secs: float,
+        queue_size: int,
+    ) -> None:
+        limiter = trio.CapacityLimiter(max(1, workers))
+
+        def worker() -> ModeratorWorker:
+            return ModeratorWorker(
+                classifier,
+                limiter,
+                metrics,
+                batch_size=batch_size,
+                batch_wait_secs=batch_wait_secs,
+            )
+
+        specs = [
+            ChildSpec(
+                name=f"worker-{index}",
+                factory=worker,
+                restart=Restart.PERMANENT,
+                mailbox_capacity=queue_size,
+                overflow=OverflowPolicy.FAIL,
+            )
+            for index in range(max(1, workers))
+        ]
+        super().__init__(specs, max_restarts=10, within=10.0)
+        self.model_name = classifier.name
+
+
+class ModerationClient:
+    """What rooms use to score texts: least-loaded worker, bounded wait."""
+
+    def __init__(self, pool: ModerationPool, *, timeout: float) -> None:
+        self._pool = pool
+        self._timeout = timeout
+
+    async def score(self, texts: Sequence[str]) -> list[Scores]:
+        """One Scores per text.
+
+        Raises:
+            ModerationUnavailable: every worker is full or down, the batch crashed, or
+                the answer did not come within `MODERATION_TIMEOUT_SECS`.
+        """
+        refs = [ref for name in self._pool.children() if (ref := self._pool.child_ref(name))]
+        live = [ref for ref in refs if ref.alive]
+        if not live:
+            raise ModerationUnavailable("no moderation worker is running")
+        ref = min(live, key=lambda r: r.statistics().depth)
+        try:
+            result: list[Scores] = await ref.ask(ScoreRequest(tuple(texts)), timeout=self._timeout)
+        except ActorDied as exc:
+            raise ModerationUnavailable(f"moderation worker failed: {exc.cause!r}") from exc
+        except (ActorError, TimeoutError) as exc:
+            raise ModerationUnavailable(f"moderation unavailable: {exc}") from exc
+        return result

@@ -1,0 +1,340 @@
+"""Room: the actor that owns one chat room (members, sequence, history, policy).
+
+A Room accepts posts from its members' Connections, stamps them (id, seq, time), has
+them scored and stored by its pipeline task, then serialises each event once and offers
+it to every member's outbox. It never waits on a viewer: a full outbox closes that viewer
+(`TOO_SLOW`). Its replay buffer answers `?since=` on reconnect. Empty rooms passivate
+after `ROOM_IDLE_SECS`; a crashed room closes its members with `SERVICE_RESTART` so they
+reconnect and recover from the (reloaded) history.
+
+The pipeline task belongs to this actor: it scores and persists batches in order, then
+calls `_deliver`, which does not await, so the room's state is never seen half-changed.
+
+Example:
+    ref = await services.rooms.room("main")
+    await ref.ask(Join(conn_id, "ann", "viewer", outbox, since=None), timeout=5)
+    ref.tell_nowait(Post(conn_id, "ann", "hello"))
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from actors import Actor, OverflowPolicy
+from safestream.events import (
+    ChatMessage,
+    chat_frame,
+    history_frame,
+    moderation_frame,
+    new_message_id,
+    notice_frame,
+    presence_frame,
+)
+from safestream.moderation.policy import RoomPolicy
+from safestream.moderation.pool import ModerationUnavailable
+from safestream.persistence import Persist
+from safestream.protocol import CloseCode, encode, error_frame
+from safestream.room_messages import (
+    Broadcast,
+    CloseUser,
+    DeleteMessage,
+    DeliverApproved,
+    Join,
+    Leave,
+    Member,
+    Post,
+    RoomInfo,
+    SetPolicy,
+)
+from safestream.room_rules import PostRules
+from safestream.store import repo
+
+if TYPE_CHECKING:
+    from safestream.services import Services
+
+__all__ = ["Room"]
+
+PRESENCE_INTERVAL_SECS = 1.0
+
+
+class Room(Actor):
+    """One chat room. Restart type TRANSIENT: a normal exit is passivation."""
+
+    kind = "room"
+    overflow = OverflowPolicy.FAIL
+
+    def __init__(self, name: str, services: Services) -> None:
+        self.room = name
+        self._services = services
+        settings = services.settings
+        self._members: dict[int, Member] = {}
+        self._replay: deque[ChatMessage] = deque(maxlen=settings.replay_buffer_size)
+        self._floor = 0  # every visible message with seq > floor is in the replay buffer
+        self._seq = 0
+        self._policy = RoomPolicy.default(
+            threshold=settings.toxic_threshold, failure_mode=settings.moderation_failure_mode
+        )
+        self._rules = PostRules()
+        send, self._pipeline_in = trio.open_memory_channel[ChatMessage](settings.room_mailbox_size)
+        self._pipeline_out = send
+        self._presence_dirty = False
+        self._idle_since = trio.current_time()
+        self._posted = 0
+        self._delivered = 0
+
+    async def on_start(self) -> None:
+        db = self._services.db
+        record = await db.run(repo.ensure_room, self.room)
+        if record.policy:
+            self._policy = RoomPolicy.from_dict({**record.policy, "version": record.policy_version})
+        self._seq = await db.run(repo.last_seq, self.room)
+        size = self._services.settings.replay_buffer_size
+        history = await db.run(repo.room_history, self.room, size)
+        self._replay.extend(ChatMessage.from_record(record) for record in history)
+        if len(history) >= size and history:
+            self._floor = history[0].seq - 1
+
+    async def run(self) -> None:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._pipeline)
+            nursery.start_soon(self._ticker)
+            await super().run()
+            nursery.cancel_scope.cancel()
+
+    async def on_stop(self) -> None:
+        shutting_down = self.stop_requested.is_set()
+        code = CloseCode.GOING_AWAY if shutting_down else CloseCode.SERVICE_RESTART
+        reason = "server shutting down" if shutting_down else "room restarting"
+        for member in self._members.values():
+            member.outbox.close(code, reason)
+        self._members.clear()
+
+    async def handle(self, message: Any) -> Any:
+        match message:
+            case Post():
+                self._post(message)
+            case Join():
+                return self._join(message)
+            case Leave():
+                self._members.pop(message.conn_id, None)
+                self._presence_dirty = True
+            case Broadcast():
+                self._fan_out(encode(message.frame))
+            case CloseUser():
+                return self._close_user(message)
+            case DeleteMessage():
+                return self._delete(message)
+            case DeliverApproved():
+                self._deliver([message.message])
+            case SetPolicy():
+                self._policy = message.policy
+                self._fan_out(
+                    encode(notice_frame(self.room, "policy", version=message.policy.version))
+                )
+            case RoomInfo():
+                return self.introspect()
+            case _:
+                return await super().handle(message)
+        return None
+
+    def _join(self, join: Join) -> bool:
+        self._members[join.conn_id] = Member(join.conn_id, join.user, join.role, join.outbox)
+        self._presence_dirty = True
+        history, recovered = self._history_since(join.since)
+        join.outbox.offer(
+            encode(history_frame(self.room, history, seq=self._seq, recovered=recovered))
+        )
+        join.outbox.offer(encode(presence_frame(self.room, len(self._members), self._viewers())))
+        return True
+
+    def _history_since(self, since: int | None) -> tuple[list[ChatMessage], bool | None]:
+        size = self._services.settings.history_size
+        if since is None:
+            return list(self._replay)[-size:] if size else [], None
+        if self._floor <= since <= self._seq:
+            return [m for m in self._replay if m.seq > since], True
+        return list(self._replay)[-size:] if size else [], False
+
+    def _post(self, post: Post) -> None:
+        member = self._members.get(post.conn_id)
+        if member is None:
+            return
+        refusal = self._rules.check(
+            post, self._policy, self._services.sanctions, trio.current_time()
+        )
+        if refusal is not None:
+            self._services.metrics.refused[refusal.code] += 1
+            member.outbox.offer(encode(error_frame(refusal.code, refusal.detail)))
+            return
+        self._seq += 1
+        stamped = ChatMessage(
+            id=new_message_id(),
+            room=self.room,
+            seq=self._seq,
+            user=post.user,
+            original=post.text,
+            text=post.text,
+            ts=self._services.sanctions.now(),
+        )
+        try:
+            self._pipeline_out.send_nowait(stamped)
+        except trio.WouldBlock:
+            self._services.metrics.refused["room_busy"] += 1
+            member.outbox.offer(encode(error_frame("room_busy", "room is busy, try again")))
+            return
+        self._rules.accepted(post, trio.current_time())
+        self._posted += 1
+
+    async def _pipeline(self) -> None:
+        """Score, decide and store batches in seq order, then deliver them."""
+        settings = self._services.settings
+        while True:
+            batch = [await self._pipeline_in.receive()]
+            while len(batch) < settings.moderation_batch_size:
+                try:
+                    batch.append(self._pipeline_in.receive_nowait())
+                except trio.WouldBlock:
+                    break
+            decided = await self._moderate(batch)
+            try:
+                await self._services.store.ask(
+                    Persist(messages=tuple(m.to_row() for m in decided)),
+                    timeout=settings.moderation_timeout_secs + 10.0,
+                )
+            except Exception as exc:
+                # Not durable, so not accepted: tell the authors, deliver nothing.
+                self._services.metrics.refused["not_saved"] += len(decided)
+                detail = f"message not saved ({type(exc).__name__}), please resend"
+                for message in decided:
+                    self._to_user(message.user, encode(error_frame("not_saved", detail)))
+                continue
+            self._deliver(decided)
+
+    async def _moderate(self, batch: list[ChatMessage]) -> list[ChatMessage]:
+        policy = self._policy
+        try:
+            scores = await self._services.moderation.score([m.original for m in batch])
+        except ModerationUnavailable:
+            self._services.metrics.moderation_unscored += len(batch)
+            decisions = [policy.unscored(m.original) for m in batch]
+            models = ["unscored"] * len(batch)
+        else:
+            decisions = [
+                policy.decide(m.original, s.values, s.triggers)
+                for m, s in zip(batch, scores, strict=True)
+            ]
+            models = [s.model for s in scores]
+        out = []
+        for message, decision, _model in zip(batch, decisions, models, strict=True):
+            action = (
+                "unscored"
+                if decision.reason.startswith("unscored") and decision.visible
+                else decision.action
+            )
+            out.append(
+                ChatMessage(
+                    id=message.id,
+                    room=message.room,
+                    seq=message.seq,
+                    user=message.user,
+                    original=message.original,
+                    text=decision.text,
+                    ts=message.ts,
+                    toxic=decision.toxic,
+                    score=decision.score,
+                    action=action,
+                    scores=decision.scores,
+                    triggers=decision.triggers,
+                    policy_version=decision.policy_version,
+                    reason=decision.reason,
+                )
+            )
+        return out
+
+    def _deliver(self, messages: list[ChatMessage]) -> None:
+        """Fan out visible messages; tell authors (and moderators) about the rest."""
+        for message in messages:
+            self._services.metrics.observe_message(toxic=message.toxic, action=message.action)
+            if message.status == "visible":
+                self._replay.append(message)
+                if len(self._replay) == self._replay.maxlen:
+                    self._floor = max(self._floor, self._replay[0].seq - 1)
+                self._fan_out(encode(chat_frame(message)))
+                self._delivered += 1
+                continue
+            frame = encode(moderation_frame(message.status, message))
+            self._to_user(message.user, frame, moderators_too=True)
+            if message.action == "timeout":
+                until = self._services.sanctions.mute(message.user, self._policy.timeout_secs)
+                self._fan_out(
+                    encode(notice_frame(self.room, "timeout", user=message.user, until=until))
+                )
+
+    def _fan_out(self, frame: str) -> None:
+        for member in list(self._members.values()):
+            if not member.outbox.offer(frame) and member.outbox.close_request is not None:
+                if member.outbox.close_request.code == CloseCode.TOO_SLOW:
+                    self._services.metrics.slow_consumers += 1
+                self._members.pop(member.conn_id, None)
+                self._presence_dirty = True
+
+    def _to_user(self, user: str, frame: str, *, moderators_too: bool = False) -> None:
+        for member in self._members.values():
+            if member.user == user or (moderators_too and member.role in ("moderator", "admin")):
+                member.outbox.offer(frame)
+
+    def _close_user(self, close: CloseUser) -> int:
+        closed = [m for m in self._members.values() if m.user == close.user]
+        for member in closed:
+            member.outbox.close(close.code, close.reason)
+            self._members.pop(member.conn_id, None)
+        self._presence_dirty = self._presence_dirty or bool(closed)
+        return len(closed)
+
+    def _delete(self, delete: DeleteMessage) -> bool:
+        before = len(self._replay)
+        self._replay = deque(
+            (m for m in self._replay if m.id != delete.message_id), maxlen=self._replay.maxlen
+        )
+        self._fan_out(
+            encode(notice_frame(self.room, "deleted", id=delete.message_id, by=delete.by))
+        )
+        return len(self._replay) != before
+
+    async def _ticker(self) -> None:
+        """Presence at most once a second; passivate when empty for ROOM_IDLE_SECS."""
+        idle_limit = self._services.settings.room_idle_secs
+        while True:
+            await trio.sleep(PRESENCE_INTERVAL_SECS)
+            now = trio.current_time()
+            if self._presence_dirty:
+                self._presence_dirty = False
+                self._fan_out(
+                    encode(presence_frame(self.room, len(self._members), self._viewers()))
+                )
+            if self._members:
+                self._idle_since = now
+            elif now - self._idle_since >= idle_limit and not self._pipeline_busy():
+                self.stop()
+                return
+
+    def _pipeline_busy(self) -> bool:
+        return self._pipeline_in.statistics().current_buffer_used > 0
+
+    def _viewers(self) -> int:
+        return self._services.limits.total
+
+    def introspect(self) -> dict[str, Any]:
+        return {
+            "room": self.room,
+            "members": len(self._members),
+            "seq": self._seq,
+            "replay": len(self._replay),
+            "posted": self._posted,
+            "delivered": self._delivered,
+            "pipeline": self._pipeline_in.statistics().current_buffer_used,
+            "policy_version": self._policy.version,
+        }

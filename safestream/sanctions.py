@@ -1,0 +1,66 @@
+"""Mutes and bans known to this node, checked by rooms before a message is accepted.
+
+Bans are also stored with the user (the source of truth at connect time); this object is
+the fast in-memory view every room consults. It hangs off the app, never a global.
+
+Example:
+    sanctions = Sanctions(clock=time.time)
+    sanctions.mute("ann", seconds=300)
+    assert sanctions.muted_for("ann") > 0
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+__all__ = ["Sanctions"]
+
+
+class Sanctions:
+    """User -> muted-until and banned-until (epoch seconds); expired entries vanish."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._muted: dict[str, float] = {}
+        self._banned: dict[str, float] = {}
+
+    def now(self) -> float:
+        return self._clock()
+
+    def mute(self, user: str, seconds: float) -> float:
+        """Mute `user` for `seconds` from now; returns the epoch time it ends."""
+        until = self._clock() + seconds
+        self._muted[user] = until
+        return until
+
+    def unmute(self, user: str) -> None:
+        self._muted.pop(user, None)
+
+    def muted_for(self, user: str) -> float:
+        """Seconds of mute left (0 when not muted)."""
+        return self._left(self._muted, user)
+
+    def ban(self, user: str, until: float = float("inf")) -> None:
+        self._banned[user] = until
+
+    def unban(self, user: str) -> None:
+        self._banned.pop(user, None)
+
+    def banned(self, user: str) -> bool:
+        return self._left(self._banned, user) > 0
+
+    def muted_users(self) -> dict[str, float]:
+        """Currently muted users and when their mute ends."""
+        now = self._clock()
+        return {user: until for user, until in self._muted.items() if until > now}
+
+    def _left(self, table: dict[str, float], user: str) -> float:
+        until = table.get(user)
+        if until is None:
+            return 0.0
+        left = until - self._clock()
+        if left <= 0:
+            del table[user]
+            return 0.0
+        return left

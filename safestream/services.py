@@ -1,0 +1,103 @@
+"""The application's shared parts, created once at start-up and passed explicitly.
+
+Nothing here is global: `Services` is built by `safestream.app` and handed to routes and
+actors. Slots such as `rooms` point at the *current* incarnation of a supervised actor;
+its factory installs each new incarnation after a restart.
+
+Example:
+    services = Services.create(settings, classifier)
+    ref = await services.rooms.room("main")
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from safestream.database import Database
+from safestream.limits import ConnectionLimits
+from safestream.metrics import Metrics
+from safestream.sanctions import Sanctions
+from safestream.settings import Settings
+
+if TYPE_CHECKING:
+    from actors import ActorRef, ActorSystem, Supervisor
+    from safestream.moderation.classifiers import Classifier
+    from safestream.moderation.pool import ModerationClient
+    from safestream.room_supervisor import RoomSupervisor
+
+__all__ = ["NotStarted", "Services"]
+
+T = TypeVar("T")
+
+
+class NotStarted(RuntimeError):
+    """A part of the supervision tree was used before it started."""
+
+
+@dataclass
+class Services:
+    """Everything routes and actors share; supervised parts are filled in as they start."""
+
+    settings: Settings
+    db: Database
+    classifier: Classifier
+    metrics: Metrics = field(default_factory=Metrics)
+    sanctions: Sanctions = field(default_factory=Sanctions)
+    limits: ConnectionLimits = field(init=False)
+    system: ActorSystem | None = None
+    _rooms: RoomSupervisor | None = None
+    _connections: Supervisor | None = None
+    _moderation: ModerationClient | None = None
+    _conn_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def __post_init__(self) -> None:
+        self.limits = ConnectionLimits(
+            max_total=self.settings.max_connections,
+            max_per_user=self.settings.max_connections_per_user,
+            max_per_ip=self.settings.max_connections_per_ip,
+        )
+
+    @classmethod
+    def create(cls, settings: Settings, classifier: Classifier) -> Services:
+        return cls(
+            settings, Database(settings.database_url, threads=settings.db_threads), classifier
+        )
+
+    def next_conn_id(self) -> int:
+        return next(self._conn_ids)
+
+    @property
+    def rooms(self) -> RoomSupervisor:
+        return _started(self._rooms, "rooms")
+
+    @property
+    def connections(self) -> Supervisor:
+        return _started(self._connections, "connections")
+
+    @property
+    def moderation(self) -> ModerationClient:
+        return _started(self._moderation, "moderation")
+
+    @property
+    def store(self) -> ActorRef[Any]:
+        ref = self.system.lookup("store") if self.system else None
+        return _started(ref, "store")
+
+    def install_rooms(self, rooms: RoomSupervisor) -> RoomSupervisor:
+        self._rooms = rooms
+        return rooms
+
+    def install_connections(self, connections: Supervisor) -> Supervisor:
+        self._connections = connections
+        return connections
+
+    def install_moderation(self, client: ModerationClient) -> None:
+        self._moderation = client
+
+
+def _started(value: T | None, name: str) -> T:
+    if value is None:
+        raise NotStarted(f"{name} is not running")
+    return value

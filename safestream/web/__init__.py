@@ -1,0 +1,1 @@
+"""HTTP and WebSocket interfaces of SafeStream: Quart-Trio routes plus the chat socket."""

@@ -1,0 +1,54 @@
+"""The Quart-Trio application: route modules registered on one app, JSON errors.
+
+Example:
+    app = create_app(services)      # an ASGI app; safestream.web.asgi mounts it
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from quart import Response, jsonify
+from quart_trio import QuartTrio
+from werkzeug.exceptions import HTTPException
+
+from safestream.web.api_routes import api_blueprint
+from safestream.web.auth_routes import auth_blueprint
+from safestream.web.deps import ApiError
+
+if TYPE_CHECKING:
+    from safestream.services import Services
+
+__all__ = ["create_app"]
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def create_app(services: Services) -> QuartTrio:
+    app = QuartTrio("safestream")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = True
+    app.register_blueprint(auth_blueprint(services))
+    app.register_blueprint(api_blueprint(services))
+
+    @app.errorhandler(ApiError)
+    async def api_error(error: ApiError) -> tuple[Response, int]:
+        return jsonify(error.body()), error.status
+
+    @app.errorhandler(HTTPException)
+    async def http_error(error: HTTPException) -> tuple[Response, int]:
+        status = error.code or 500
+        body: dict[str, Any] = {
+            "detail": error.description,
+            "error": (error.name or "").lower().replace(" ", "_"),
+        }
+        return jsonify(body), status
+
+    @app.after_request
+    async def security_headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    return app

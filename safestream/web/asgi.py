@@ -1,0 +1,37 @@
+"""The node's ASGI entry: `/ws/...` chat sockets go straight to the chat core, all else
+to the Quart-Trio app (HTTP routes, moderator socket, static UI).
+
+Keeping the chat socket off Quart's websocket wrappers saves per-frame work; both share
+one port, as the original's URL `/ws/{username}` requires.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, cast
+
+from safestream.web.app import create_app
+from safestream.web.transport import AsgiTransport
+from safestream.web.ws import chat_socket
+
+if TYPE_CHECKING:
+    from safestream.services import Services
+
+__all__ = ["build_asgi"]
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def build_asgi(services: Services) -> Asgi:
+    app = cast(Asgi, create_app(services))
+
+    async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope.get("path", "").startswith("/ws/"):
+            await chat_socket(services, AsgiTransport(scope, receive, send))
+            return
+        await app(scope, receive, send)
+
+    return asgi

@@ -1,0 +1,139 @@
+"""The chat WebSocket `/ws/{username}`: handshake, then one Connection actor per socket.
+
+The token may come (in order of preference, to keep it out of access logs) as a
+subprotocol `token.<jwt>` next to `safestream`, as a first frame
+`{"type":"auth","token":"..."}` within AUTH_TIMEOUT_SECS, or as `?token=` (as the
+original). It must name the same user as the path. Query: `room` (default `main`),
+`since` (last seq seen, to recover missed messages). Failures close with a documented
+code and reason (docs/protocol.md).
+
+Example:
+    ws://127.0.0.1:8000/ws/ann?room=main&since=41   then   {"type":"auth","token":"..."}
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
+
+import trio
+
+from safestream.auth import Role
+from safestream.connections import Connection, Identity
+from safestream.limits import LimitExceeded
+from safestream.protocol import AuthFrame, CloseCode, ProtocolError, parse_client_frame
+from safestream.room_supervisor import InvalidRoom, validate_room_name
+from safestream.web.deps import ApiError, user_from_token
+from safestream.web.transport import AsgiTransport, TransportClosed
+
+if TYPE_CHECKING:
+    from safestream.services import Services
+
+__all__ = ["chat_socket", "origin_allowed"]
+
+SUBPROTOCOL = "safestream"
+TOKEN_PREFIX = "token."
+
+
+class Refused(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...]) -> bool:
+    """Browsers send Origin: allow our own host and the configured origins; non-browser
+    clients (no Origin) are allowed since they cannot be driven by another site."""
+    if not origin:
+        return True
+    if origin in allowed or "*" in allowed:
+        return True
+    return bool(host) and urlsplit(origin).netloc == host
+
+
+async def chat_socket(services: Services, transport: AsgiTransport) -> None:
+    """Serve one chat WebSocket until it closes."""
+    if not await transport.wait_connect():
+        return
+    offered = transport.subprotocols
+    await transport.accept(SUBPROTOCOL if SUBPROTOCOL in offered else None)
+    try:
+        identity, room, since = await _handshake(services, transport)
+    except Refused as refused:
+        services.metrics.refused[f"ws_{refused.code}"] += 1
+        await transport.close(refused.code, refused.reason)
+        return
+    except TransportClosed:
+        return
+    try:
+        services.limits.acquire(identity.user, identity.ip)
+    except LimitExceeded as exc:
+        await transport.close(CloseCode.TRY_AGAIN_LATER, str(exc))
+        return
+    try:
+        connection = Connection(services.next_conn_id(), transport, identity, room, since, services)
+        await services.connections.start_child(connection.child_spec())
+        await connection.finished.wait()
+    finally:
+        services.limits.release(identity.user, identity.ip)
+
+
+async def _handshake(
+    services: Services, transport: AsgiTransport
+) -> tuple[Identity, str, int | None]:
+    settings = services.settings
+    if not origin_allowed(
+        transport.headers.get("origin"), transport.headers.get("host"), settings.allowed_origins
+    ):
+        raise Refused(CloseCode.POLICY_VIOLATION, "origin not allowed")
+    username = unquote(transport.path.removeprefix("/ws/"))
+    try:
+        room = validate_room_name(transport.query.get("room", "main"))
+    except InvalidRoom as exc:
+        raise Refused(CloseCode.POLICY_VIOLATION, str(exc)) from exc
+    since = _since(transport.query.get("since"))
+    token = _token_from_handshake(transport) or await _token_from_first_frame(services, transport)
+    try:
+        user = await user_from_token(services, token)
+    except ApiError as exc:
+        raise Refused(CloseCode.POLICY_VIOLATION, exc.detail) from exc
+    if user.username != username:
+        raise Refused(CloseCode.POLICY_VIOLATION, "token does not match the username")
+    stored_ban = (
+        user.banned_until is not None and user.banned_until.timestamp() > services.sanctions.now()
+    )
+    if stored_ban or services.sanctions.banned(user.username):
+        raise Refused(CloseCode.BANNED, "you are banned")
+    return Identity(user.username, Role(user.role).value, transport.remote_addr), room, since
+
+
+def _since(raw: str | None) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise Refused(CloseCode.POLICY_VIOLATION, "since must be a non-negative integer")
+    return int(raw)
+
+
+def _token_from_handshake(transport: AsgiTransport) -> str | None:
+    for proto in transport.subprotocols:
+        if proto.startswith(TOKEN_PREFIX):
+            return proto.removeprefix(TOKEN_PREFIX)
+    return transport.query.get("token") or None
+
+
+async def _token_from_first_frame(services: Services, transport: AsgiTransport) -> str:
+    settings = services.settings
+    with trio.move_on_after(settings.auth_timeout_secs):
+        raw = await transport.receive()
+        try:
+            frame = parse_client_frame(raw, max_message_length=settings.max_message_length)
+        except ProtocolError as exc:
+            raise Refused(
+                CloseCode.POLICY_VIOLATION, f"expected an auth frame: {exc.code}"
+            ) from exc
+        if not isinstance(frame, AuthFrame):
+            raise Refused(CloseCode.POLICY_VIOLATION, "expected an auth frame first")
+        return frame.token
+    raise Refused(CloseCode.POLICY_VIOLATION, "no token: send an auth frame or ?token=")

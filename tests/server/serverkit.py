@@ -1,0 +1,130 @@
+"""Helpers for server tests: settings, a client-side view of the server, chat viewers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import trio
+from trio_websocket import WebSocketConnection, open_websocket_url
+
+from safestream.settings import Settings
+
+SECRET = "test-secret-" + "x" * 40
+
+
+@dataclass
+class Server:
+    url: str
+    settings: Settings
+    http: httpx.AsyncClient
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://")
+
+    async def token(self, username: str, password: str | None = None) -> str:
+        if username not in self.tokens:
+            response = await self.http.post(
+                "/auth/login", data={"username": username, "password": password or username}
+            )
+            assert response.status_code == 200, response.text
+            self.tokens[username] = response.json()["access_token"]
+        return self.tokens[username]
+
+    async def register(self, username: str, password: str = "correct horse") -> str:
+        response = await self.http.post(
+            "/auth/register",
+            json={"username": username, "password": password, "email": f"{username}@ex.org"},
+        )
+        assert response.status_code == 200, response.text
+        return await self.token(username, password)
+
+    async def auth_headers(self, username: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {await self.token(username)}"}
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "mode": "demo",
+        "jwt_secret_key": SECRET,
+        "database_url": f"sqlite:///{tmp_path}/safestream.db",
+        "data_dir": str(tmp_path),
+        "bcrypt_rounds": 4,
+        "gift_interval_secs": 0.0,
+        "moderation_model": "keyword",
+        "auth_timeout_secs": 2.0,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+class Viewer:
+    """A WebSocket chat client that keeps every frame it received."""
+
+    def __init__(self, ws: WebSocketConnection) -> None:
+        self.ws = ws
+        self.frames: list[dict[str, Any]] = []
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        await self.ws.send_message(json.dumps(frame))
+
+    async def chat(self, text: str) -> None:
+        await self.send({"type": "chat", "message": text})
+
+    async def next(self, kind: str | None = None, wait: float = 5.0) -> dict[str, Any]:
+        """The next frame (of `kind`, skipping others), failing after `wait` seconds."""
+        with trio.fail_after(wait):
+            while True:
+                frame = json.loads(await self.ws.get_message())
+                self.frames.append(frame)
+                if kind is None or frame["type"] == kind:
+                    return frame
+
+
+@asynccontextmanager
+async def open_socket(url: str) -> AsyncIterator[WebSocketConnection]:
+    """`open_websocket_url` that always closes its TCP stream.
+
+    trio-websocket's client waits for the server's TCP close after a server-initiated
+    close handshake; if the test leaves first, the stream is never closed and Python
+    reports an unclosed socket. Closing it here keeps `filterwarnings = error` honest.
+    """
+    async with open_websocket_url(url) as ws:
+        try:
+            yield ws
+        finally:
+            stream = getattr(ws, "_stream", None)
+            if stream is not None:
+                with trio.CancelScope(shield=True):
+                    await stream.aclose()
+
+
+@asynccontextmanager
+async def viewer(
+    server: Server,
+    username: str,
+    *,
+    room: str = "main",
+    since: int | None = None,
+    token: str | None = None,
+    first_frame: bool = False,
+) -> AsyncIterator[Viewer]:
+    """A connected viewer; the token goes in ?token= (original) or a first auth frame."""
+    token = token or await server.token(username)
+    query = f"?room={room}"
+    if since is not None:
+        query += f"&since={since}"
+    if not first_frame:
+        query += f"&token={token}"
+    async with open_socket(f"{server.ws_url}/ws/{username}{query}") as ws:
+        client = Viewer(ws)
+        if first_frame:
+            await client.send({"type": "auth", "token": token})
+        yield client

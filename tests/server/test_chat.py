@@ -1,0 +1,117 @@
+"""End to end on a real server: auth, the original chat protocol, history, recovery."""
+
+from __future__ import annotations
+
+import trio
+from serverkit import Server, open_socket, viewer
+from trio_websocket import ConnectionClosed
+
+from safestream.protocol import CloseCode
+
+
+async def test_two_viewers_chat_with_the_original_frame_fields(server: Server) -> None:
+    async with viewer(server, "demo_user") as ann, viewer(server, "chat_viewer") as bob:
+        await ann.next("history")
+        await bob.next("history")
+        await ann.chat("hello everyone")
+        frame = await bob.next("chat")
+        assert frame["user"] == "demo_user"
+        assert frame["message"] == "hello everyone"
+        assert frame["toxic"] is False
+        assert isinstance(frame["score"], float)
+        assert isinstance(frame["id"], str) and len(frame["id"]) == 32
+        assert isinstance(frame["ts"], str) and frame["ts"].endswith("+00:00")
+        assert frame["room"] == "main" and frame["seq"] >= 1
+        echoed = await ann.next("chat")
+        assert echoed["id"] == frame["id"]
+
+
+async def test_toxic_message_is_flagged_but_delivered_by_default_policy(server: Server) -> None:
+    async with viewer(server, "demo_user") as ann:
+        await ann.next("history")
+        await ann.chat("you are an idiot")
+        frame = await ann.next("chat")
+        assert frame["toxic"] is True
+        assert frame["score"] >= 0.6
+        assert frame["action"] == "allow"
+
+
+async def test_token_in_first_frame_is_accepted(server: Server) -> None:
+    async with viewer(server, "demo_user", first_frame=True) as ann:
+        history = await ann.next("history")
+        assert history["room"] == "main"
+
+
+async def test_rooms_are_separate(server: Server) -> None:
+    async with (
+        viewer(server, "demo_user", room="one") as ann,
+        viewer(server, "chat_viewer", room="two") as bob,
+    ):
+        await ann.next("history")
+        await bob.next("history")
+        await ann.chat("only in one")
+        await bob.chat("only in two")
+        assert (await ann.next("chat"))["message"] == "only in one"
+        assert (await bob.next("chat"))["message"] == "only in two"
+
+
+async def test_history_on_join_and_recovery_with_since(server: Server) -> None:
+    async with viewer(server, "demo_user") as ann:
+        await ann.next("history")
+        for text in ("one", "two", "three"):
+            await ann.chat(text)
+        seqs = [(await ann.next("chat"))["seq"] for _ in range(3)]
+    async with viewer(server, "chat_viewer") as bob:
+        history = await bob.next("history")
+        assert [m["message"] for m in history["messages"]][-3:] == ["one", "two", "three"]
+        assert history["recovered"] is None
+    async with viewer(server, "chat_viewer", since=seqs[0]) as bob:
+        history = await bob.next("history")
+        assert history["recovered"] is True
+        assert [m["message"] for m in history["messages"]] == ["two", "three"]
+
+
+async def test_since_beyond_the_room_says_it_cannot_recover(server: Server) -> None:
+    async with viewer(server, "chat_viewer", since=10_000) as bob:
+        history = await bob.next("history")
+        assert history["recovered"] is False
+
+
+async def test_bad_frames_get_error_frames_and_the_connection_stays(server: Server) -> None:
+    async with viewer(server, "demo_user") as ann:
+        await ann.next("history")
+        await ann.ws.send_message("not json")
+        assert (await ann.next("error"))["code"] == "bad_json"
+        await ann.send({"type": "dance"})
+        assert (await ann.next("error"))["code"] == "unknown_type"
+        await ann.send({"type": "chat", "message": "x" * 501})
+        assert (await ann.next("error"))["code"] == "message_too_long"
+        await ann.send({"type": "ping"})
+        assert (await ann.next("pong"))["type"] == "pong"
+        await ann.chat("still here")
+        assert (await ann.next("chat"))["message"] == "still here"
+
+
+async def test_bad_token_is_closed_with_policy_violation(server: Server) -> None:
+    url = f"{server.ws_url}/ws/demo_user?token=not-a-token"
+    async with open_socket(url) as ws:
+        with trio.fail_after(5):
+            try:
+                await ws.get_message()
+            except ConnectionClosed as closed:
+                assert closed.reason.code == CloseCode.POLICY_VIOLATION
+                assert "invalid token" in (closed.reason.reason or "")
+            else:
+                raise AssertionError("socket should have been closed")
+
+
+async def test_token_for_another_user_is_refused(server: Server) -> None:
+    token = await server.token("chat_viewer")
+    async with open_socket(f"{server.ws_url}/ws/demo_user?token={token}") as ws:
+        with trio.fail_after(5):
+            try:
+                await ws.get_message()
+            except ConnectionClosed as closed:
+                assert closed.reason.code == CloseCode.POLICY_VIOLATION
+            else:
+                raise AssertionError("socket should have been closed")
