@@ -1,0 +1,145 @@
+"""End-to-end fixtures: the real `safestream serve` process and Debian's Chromium.
+
+`app_server` starts the server as its own process on a free port with a fresh SQLite
+database (demo mode, so the demo accounts exist), waits until `/health` answers, and
+stops it at the end. `browser` launches `/usr/bin/chromium` through Playwright (never a
+downloaded browser) with a fake camera. Under CI=true a missing Chromium fails.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+]
+START_TIMEOUT_SECS = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class AppProcess:
+    """A `safestream serve` child process; `restart()` keeps its port and database."""
+
+    data_dir: Path
+    port: int
+    extra_env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+    log: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "SAFESTREAM_MODE": "demo",
+                "DATA_DIR": str(self.data_dir),
+                "DATABASE_URL": f"sqlite:///{self.data_dir}/e2e.db",
+                "APP_HOST": "127.0.0.1",
+                "APP_PORT": str(self.port),
+                "BCRYPT_ROUNDS": "4",
+                "GIFT_INTERVAL_SECS": "0",
+                "MODERATION_MODEL": "keyword",
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    def start(self) -> None:
+        self.log = self.data_dir / "server.log"
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "safestream.cli", "serve"],
+                env=self.env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + START_TIMEOUT_SECS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"server did not start:\n{self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def token(self, username: str, password: str | None = None) -> str:
+        response = httpx.post(
+            f"{self.url}/auth/login", data={"username": username, "password": password or username}
+        )
+        response.raise_for_status()
+        return str(response.json()["access_token"])
+
+
+@pytest.fixture
+def app_server(tmp_path: Path) -> Iterator[AppProcess]:
+    app = AppProcess(data_dir=tmp_path, port=free_port())
+    app.start()
+    try:
+        yield app
+    finally:
+        app.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """A Playwright Chromium browser (Debian's binary), shared by the session."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} is missing (tests/services.sh installs it)")
+        pytest.skip(f"{CHROMIUM} is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
