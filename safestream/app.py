@@ -28,6 +28,7 @@ from safestream.accounts import ensure_demo_accounts
 from safestream.gifts import GiftProducer
 from safestream.moderation.classifiers import Classifier, load_classifier
 from safestream.moderation.pool import ModerationClient, ModerationPool
+from safestream.moderator_feed import ModeratorFeed
 from safestream.persistence import PersistenceWriter
 from safestream.room_supervisor import RoomSupervisor
 from safestream.services import Services
@@ -83,6 +84,7 @@ def build_tree(services: Services) -> Supervisor:
             register="rooms",
         ),
         ChildSpec(name="gifts", factory=lambda: GiftProducer(services), register="gifts"),
+        ChildSpec(name="feed", factory=lambda: ModeratorFeed(services), register="feed"),
         ChildSpec(
             name="connections",
             factory=lambda: services.install_connections(

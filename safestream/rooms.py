@@ -262,11 +262,14 @@ class Room(Actor):
                 self._replay.append(message)
                 if len(self._replay) == self._replay.maxlen:
                     self._floor = max(self._floor, self._replay[0].seq - 1)
-                self._fan_out(encode(chat_frame(message)))
+                frame = chat_frame(message)
+                self._fan_out(encode(frame))
+                self._services.notify("message", {**frame, "status": message.status})
                 self._delivered += 1
                 continue
-            frame = encode(moderation_frame(message.status, message))
-            self._to_user(message.user, frame, moderators_too=True)
+            notice = moderation_frame(message.status, message)
+            self._to_user(message.user, encode(notice), moderators_too=True)
+            self._services.notify("held" if message.status == "held" else "message", notice)
             if message.action == "timeout":
                 until = self._services.sanctions.mute(message.user, self._policy.timeout_secs)
                 self._fan_out(

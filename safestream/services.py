@@ -15,9 +15,11 @@ import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from actors import ActorError
 from safestream.database import Database
 from safestream.limits import ConnectionLimits
 from safestream.metrics import Metrics
+from safestream.moderator_feed import FeedEvent
 from safestream.sanctions import Sanctions
 from safestream.settings import Settings
 
@@ -84,6 +86,20 @@ class Services:
     def store(self) -> ActorRef[Any]:
         ref = self.system.lookup("store") if self.system else None
         return _started(ref, "store")
+
+    def notify(self, kind: str, data: dict[str, Any]) -> None:
+        """Best-effort event for the moderators' live feed; never blocks or raises.
+
+        The feed drops its oldest events when full; while it restarts, events are lost
+        (the feed is a live view, the database keeps the record).
+        """
+        ref = self.system.lookup("feed") if self.system else None
+        if ref is None:
+            return
+        try:
+            ref.tell_nowait(FeedEvent(kind, data))
+        except ActorError:
+            self.metrics.refused["feed_unavailable"] += 1
 
     def install_rooms(self, rooms: RoomSupervisor) -> RoomSupervisor:
         self._rooms = rooms

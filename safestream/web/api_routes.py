@@ -12,13 +12,14 @@ import json
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from quart import Blueprint, Response, request
+from quart import Blueprint, Response
 
 from safestream.auth import Role
 from safestream.events import ChatMessage, chat_frame
+from safestream.moderator_feed import metrics_json
 from safestream.room_supervisor import InvalidRoom, validate_room_name
 from safestream.store import repo
-from safestream.web.deps import ApiError, current_user
+from safestream.web.deps import ApiError, current_user, int_arg
 
 if TYPE_CHECKING:
     from actors import ActorSystem
@@ -40,28 +41,7 @@ def api_blueprint(services: Services) -> Blueprint:
 
     @bp.get("/metrics")
     async def metrics() -> dict[str, Any]:
-        m = services.metrics
-        return {
-            "viewer_count": services.limits.total,
-            "gift_count": m.gift_count,
-            "toxic_pct": m.toxic_pct,
-            "messages_total": m.messages_total,
-            "toxic_total": m.toxic_total,
-            "rooms": len(services.rooms.running()),
-            "actions": dict(m.actions),
-            "refused": dict(m.refused),
-            "slow_consumers": m.slow_consumers,
-            "moderation": {
-                "model": services.classifier.name,
-                "batches": m.moderation_batches,
-                "texts": m.moderation_texts,
-                "failures": m.moderation_failures,
-                "unscored": m.moderation_unscored,
-                "mean_latency_ms": round(1000 * m.latency_sum / m.moderation_batches, 3)
-                if m.moderation_batches
-                else 0.0,
-            },
-        }
+        return metrics_json(services)
 
     @bp.get("/metrics/prometheus")
     async def prometheus() -> Response:
@@ -90,8 +70,8 @@ def api_blueprint(services: Services) -> Blueprint:
             validate_room_name(room)
         except InvalidRoom as exc:
             raise ApiError(422, "invalid_room", str(exc)) from exc
-        limit = _int_arg("limit", 50, 1, 500)
-        after = _int_arg("after_seq", 0, 0, 2**62)
+        limit = int_arg("limit", 50, 1, 500)
+        after = int_arg("after_seq", 0, 0, 2**62)
         records = await services.db.run(repo.room_history, room, limit, after or None)
         return {"room": room, "messages": [chat_frame(ChatMessage.from_record(r)) for r in records]}
 
@@ -103,7 +83,7 @@ def api_blueprint(services: Services) -> Blueprint:
     @bp.get("/api/actors/stream")
     async def actors_stream() -> Response:
         await current_user(services, Role.MODERATOR)
-        interval = max(MIN_STREAM_INTERVAL, float(_int_arg("interval_ms", 500, 100, 60000)) / 1000)
+        interval = max(MIN_STREAM_INTERVAL, float(int_arg("interval_ms", 500, 100, 60000)) / 1000)
         system = _system(services)
 
         async def events() -> AsyncIterator[bytes]:
@@ -147,16 +127,3 @@ def _tree_gauges(snapshot: dict[str, Any], gauges: dict[str, float]) -> None:
     gauges["actor_restarts"] = sum(node.get("restarts", 0) for node in nodes)
     gauges["mailbox_depth_max"] = max((node["mailbox"]["depth"] for node in nodes), default=0)
     gauges["mailbox_dropped"] = sum(node["mailbox"]["dropped"] for node in nodes)
-
-
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ApiError(422, "invalid_query", f"{name} must be an integer") from exc
-    if not low <= value <= high:
-        raise ApiError(422, "invalid_query", f"{name} must be between {low} and {high}")
-    return value

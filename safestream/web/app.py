@@ -12,9 +12,11 @@ from quart import Response, jsonify
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
+from safestream.web.admin_routes import admin_blueprint
 from safestream.web.api_routes import api_blueprint
 from safestream.web.auth_routes import auth_blueprint
 from safestream.web.deps import ApiError
+from safestream.web.gift_routes import gift_blueprint
 
 if TYPE_CHECKING:
     from safestream.services import Services
@@ -30,6 +32,8 @@ def create_app(services: Services) -> QuartTrio:
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = True
     app.register_blueprint(auth_blueprint(services))
     app.register_blueprint(api_blueprint(services))
+    app.register_blueprint(admin_blueprint(services))
+    app.register_blueprint(gift_blueprint(services))
 
     @app.errorhandler(ApiError)
     async def api_error(error: ApiError) -> tuple[Response, int]:

@@ -21,7 +21,7 @@ from safestream.store.records import UserRecord
 if TYPE_CHECKING:
     from safestream.services import Services
 
-__all__ = ["ApiError", "bearer_token", "current_user", "json_body", "user_from_token"]
+__all__ = ["ApiError", "bearer_token", "current_user", "int_arg", "json_body", "user_from_token"]
 
 
 class ApiError(Exception):
@@ -78,3 +78,17 @@ async def current_user(services: Services, required: Role = Role.VIEWER) -> User
     if not Role(user.role).allows(required):
         raise ApiError(403, "forbidden", f"this needs the {required.value} role")
     return user
+
+
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    """An integer query argument within [low, high], or a 422 ApiError."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ApiError(422, "invalid_query", f"{name} must be an integer") from exc
+    if not low <= value <= high:
+        raise ApiError(422, "invalid_query", f"{name} must be between {low} and {high}")
+    return value

@@ -1,0 +1,134 @@
+"""ModeratorFeed: the actor that streams live moderation events to moderators.
+
+Rooms and admin routes `tell_nowait` it a `FeedEvent` (its mailbox drops the oldest
+event when full, so it never slows a room); it fans each event out to every subscriber's
+bounded queue and adds a `metrics` event every second. A subscriber that falls behind by
+a whole queue is dropped (its stream ends; the dashboard reconnects).
+
+Example:
+    events = await feed_ref.ask(Subscribe(), timeout=5)      # a trio receive channel
+    async for event in events: ...                            # FeedEvent(kind, data)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from actors import Actor, OverflowPolicy
+
+if TYPE_CHECKING:
+    from safestream.services import Services
+
+__all__ = ["FEED_KINDS", "FeedEvent", "ModeratorFeed", "Subscribe"]
+
+FEED_KINDS = ("message", "held", "action", "metrics")
+SUBSCRIBER_QUEUE = 256
+MAX_SUBSCRIBERS = 64
+METRICS_INTERVAL_SECS = 1.0
+
+
+@dataclass(frozen=True)
+class FeedEvent:
+    kind: str
+    data: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        if self.kind not in FEED_KINDS:
+            raise ValueError(f"unknown feed event kind {self.kind!r}")
+
+
+@dataclass(frozen=True)
+class Subscribe:
+    """Ask: a new bounded receive channel of FeedEvents."""
+
+
+class ModeratorFeed(Actor):
+    kind = "moderator_feed"
+    mailbox_capacity = 1024
+    overflow = OverflowPolicy.DROP_OLDEST
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._subscribers: list[trio.MemorySendChannel[FeedEvent]] = []
+        self._published = 0
+        self._dropped_subscribers = 0
+
+    async def run(self) -> None:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._metrics_ticker)
+            await super().run()
+            nursery.cancel_scope.cancel()
+
+    async def on_stop(self) -> None:
+        for channel in self._subscribers:
+            channel.close()
+        self._subscribers.clear()
+
+    async def handle(self, message: Any) -> Any:
+        if isinstance(message, FeedEvent):
+            self._publish(message)
+            return None
+        if isinstance(message, Subscribe):
+            if len(self._subscribers) >= MAX_SUBSCRIBERS:
+                return None  # the route answers 503
+            send, receive = trio.open_memory_channel[FeedEvent](SUBSCRIBER_QUEUE)
+            self._subscribers.append(send)
+            return receive
+        return await super().handle(message)
+
+    def _publish(self, event: FeedEvent) -> None:
+        self._published += 1
+        keep = []
+        for channel in self._subscribers:
+            try:
+                channel.send_nowait(event)
+            except trio.WouldBlock:
+                self._dropped_subscribers += 1
+                channel.close()
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                channel.close()
+            else:
+                keep.append(channel)
+        self._subscribers = keep
+
+    async def _metrics_ticker(self) -> None:
+        while True:
+            await trio.sleep(METRICS_INTERVAL_SECS)
+            if self._subscribers:
+                self._publish(FeedEvent("metrics", metrics_json(self._services)))
+
+    def introspect(self) -> dict[str, Any]:
+        return {
+            "subscribers": len(self._subscribers),
+            "published": self._published,
+            "dropped_subscribers": self._dropped_subscribers,
+        }
+
+
+def metrics_json(services: Services) -> dict[str, Any]:
+    """The `/metrics` document: the original's three fields first, then ours."""
+    m = services.metrics
+    return {
+        "viewer_count": services.limits.total,
+        "gift_count": m.gift_count,
+        "toxic_pct": m.toxic_pct,
+        "messages_total": m.messages_total,
+        "toxic_total": m.toxic_total,
+        "rooms": len(services.rooms.running()),
+        "actions": dict(m.actions),
+        "refused": dict(m.refused),
+        "slow_consumers": m.slow_consumers,
+        "moderation": {
+            "model": services.classifier.name,
+            "batches": m.moderation_batches,
+            "texts": m.moderation_texts,
+            "failures": m.moderation_failures,
+            "unscored": m.moderation_unscored,
+            "mean_latency_ms": round(1000 * m.latency_sum / m.moderation_batches, 3)
+            if m.moderation_batches
+            else 0.0,
+        },
+    }

@@ -1,0 +1,83 @@
+"""`/api/admin/rooms/<room>/policy`: read and replace a room's moderation policy.
+
+A PUT validates the whole policy, stores it with the next version number (so every
+stored decision can name the policy that made it), applies it to the running room at
+once and writes an audit entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from quart import Blueprint
+
+from actors import ActorError
+from safestream.moderation.policy import PolicyError, RoomPolicy
+from safestream.room_messages import SetPolicy
+from safestream.room_supervisor import InvalidRoom, validate_room_name
+from safestream.store import repo
+from safestream.store.errors import StalePolicyVersion
+from safestream.store.records import UserRecord
+from safestream.web.deps import ApiError, json_body
+
+if TYPE_CHECKING:
+    from safestream.services import Services
+
+__all__ = ["current_policy", "policy_routes"]
+
+Audit = Callable[..., Awaitable[None]]
+
+
+async def current_policy(services: Services, room: str) -> RoomPolicy:
+    """The stored policy of `room`, or the default policy (version 1)."""
+    record = await services.db.run(repo.ensure_room, room)
+    if record.policy:
+        return RoomPolicy.from_dict({**record.policy, "version": record.policy_version})
+    settings = services.settings
+    return RoomPolicy.default(
+        threshold=settings.toxic_threshold, failure_mode=settings.moderation_failure_mode
+    )
+
+
+def policy_routes(
+    bp: Blueprint,
+    services: Services,
+    moderator: Callable[[], Awaitable[UserRecord]],
+    audit: Audit,
+) -> None:
+    @bp.get("/rooms/<room>/policy")
+    async def get_policy(room: str) -> dict[str, Any]:
+        await moderator()
+        return (await current_policy(services, _room(room))).to_dict()
+
+    @bp.put("/rooms/<room>/policy")
+    async def put_policy(room: str) -> dict[str, Any]:
+        mod = await moderator()
+        name = _room(room)
+        body = await json_body()
+        body.pop("version", None)
+        old = await current_policy(services, name)
+        try:
+            policy = RoomPolicy.from_dict({**body, "version": old.version + 1})
+        except PolicyError as exc:
+            raise ApiError(422, "invalid_policy", str(exc)) from exc
+        try:
+            await services.db.run(repo.save_room_policy, name, policy.to_dict(), policy.version)
+        except StalePolicyVersion as exc:
+            raise ApiError(409, "stale_policy", "the policy changed meanwhile; reload") from exc
+        for running, ref in services.rooms.running():
+            if running == name:
+                try:
+                    ref.tell_nowait(SetPolicy(policy))
+                except ActorError:
+                    pass  # a starting room reads the stored policy itself
+        await audit(mod.username, "policy", None, room=name, detail=policy.to_dict())
+        return policy.to_dict()
+
+
+def _room(room: str) -> str:
+    try:
+        return validate_room_name(room)
+    except InvalidRoom as exc:
+        raise ApiError(422, "invalid_room", str(exc)) from exc

@@ -1,0 +1,291 @@
+"""`/api/admin/*`: moderator tools. Every route needs the moderator (or admin) role.
+
+Request bodies keep the original's shape (`{"username": ...}`; `user` is accepted as an
+alias). Every action is written to the audit log (who, whom, when, why) before it is
+answered; `GET /api/admin/audit` reads it back.
+
+Example:
+    curl -X POST localhost:8000/api/admin/mute -H "Authorization: Bearer $MOD" \
+         -H 'Content-Type: application/json' -d '{"username":"troll","duration_secs":600}'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from quart import Blueprint, Response, request
+
+from actors import ActorError
+from safestream.auth import Role
+from safestream.events import ChatMessage, chat_frame
+from safestream.moderator_feed import Subscribe
+from safestream.persistence import Persist
+from safestream.protocol import CloseCode
+from safestream.room_messages import CloseUser, DeleteMessage, DeliverApproved
+from safestream.store import repo
+from safestream.store.errors import InvalidTransition
+from safestream.store.records import ActionRow, MessageRecord, UserRecord
+from safestream.web.admin_policy import policy_routes
+from safestream.web.deps import ApiError, current_user, int_arg, json_body
+
+if TYPE_CHECKING:
+    from safestream.services import Services
+
+__all__ = ["admin_blueprint"]
+
+DEFAULT_MUTE_SECS = 300.0  # the original's five minutes
+MAX_SANCTION_SECS = 365 * 24 * 3600.0
+FOREVER = datetime(9999, 1, 1, tzinfo=UTC)
+MAX_REASON = 500
+
+
+def admin_blueprint(services: Services) -> Blueprint:
+    bp = Blueprint("admin", __name__, url_prefix="/api/admin")
+
+    async def moderator() -> UserRecord:
+        return await current_user(services, Role.MODERATOR)
+
+    async def audit(actor: str, action: str, target: str | None, **fields: Any) -> None:
+        row = ActionRow(actor=actor, action=action, target=target, **fields)
+        await services.store.ask(Persist(actions=(row,)), timeout=10.0)
+        services.notify("action", {"actor": actor, "action": action, "target": target, **fields})
+
+    async def close_everywhere(user: str, code: int, reason: str) -> int:
+        closed = 0
+        for _name, room in services.rooms.running():
+            try:
+                closed += int(await room.ask(CloseUser(user, code, reason), timeout=5.0))
+            except ActorError:
+                continue  # a room stopping right now closes its members anyway
+        return closed
+
+    @bp.post("/kick")
+    async def kick() -> dict[str, Any]:
+        mod = await moderator()
+        body = await json_body()
+        target = await _target(services, body, mod)
+        reason = _reason(body)
+        closed = await close_everywhere(target.username, CloseCode.KICKED, f"kicked: {reason}")
+        await audit(mod.username, "kick", target.username, reason=reason)
+        return {"status": "kicked", "username": target.username, "connections": closed}
+
+    @bp.post("/mute")
+    async def mute() -> dict[str, Any]:
+        mod = await moderator()
+        body = await json_body()
+        target = await _target(services, body, mod)
+        seconds = _duration(body, DEFAULT_MUTE_SECS)
+        assert seconds is not None
+        until = services.sanctions.mute(target.username, seconds)
+        reason = _reason(body)
+        await audit(mod.username, "mute", target.username, reason=reason, duration_secs=seconds)
+        return {"status": "muted", "username": target.username, "until": until}
+
+    @bp.post("/unmute")
+    async def unmute() -> dict[str, Any]:
+        mod = await moderator()
+        target = await _target(services, await json_body(), mod)
+        services.sanctions.unmute(target.username)
+        await audit(mod.username, "unmute", target.username)
+        return {"status": "unmuted", "username": target.username}
+
+    @bp.post("/ban")
+    async def ban() -> dict[str, Any]:
+        mod = await moderator()
+        body = await json_body()
+        target = await _target(services, body, mod)
+        seconds = _duration(body, None)
+        reason = _reason(body)
+        now = services.sanctions.now()
+        until = FOREVER if seconds is None else datetime.fromtimestamp(now + seconds, UTC)
+        await services.db.run(repo.set_ban, target.username, until, reason)
+        services.sanctions.ban(target.username, until.timestamp())
+        closed = await close_everywhere(target.username, CloseCode.BANNED, "banned")
+        await audit(mod.username, "ban", target.username, reason=reason, duration_secs=seconds)
+        return {
+            "status": "banned",
+            "username": target.username,
+            "until": None if seconds is None else until.isoformat(),
+            "connections": closed,
+        }
+
+    @bp.post("/unban")
+    async def unban() -> dict[str, Any]:
+        mod = await moderator()
+        body = await json_body()
+        target = await _target(services, body, mod)
+        await services.db.run(repo.set_ban, target.username, None, None)
+        services.sanctions.unban(target.username)
+        await audit(mod.username, "unban", target.username, reason=_reason(body))
+        return {"status": "unbanned", "username": target.username}
+
+    @bp.post("/reset_metrics")
+    async def reset_metrics() -> dict[str, Any]:
+        mod = await moderator()
+        services.metrics.reset()
+        await audit(mod.username, "reset_metrics", None)
+        return {"status": "metrics reset"}
+
+    @bp.post("/messages/<message_id>/delete")
+    async def delete(message_id: str) -> dict[str, Any]:
+        mod = await moderator()
+        body = await json_body() if request.is_json else {}
+        record = await _transition(services, message_id, "deleted", mod, _reason(body))
+        await _tell_room(services, record.room, DeleteMessage(record.id, mod.username))
+        services.notify("action", {"actor": mod.username, "action": "delete", "id": record.id})
+        return {"status": "deleted", "id": record.id}
+
+    @bp.get("/held")
+    async def held() -> dict[str, Any]:
+        await moderator()
+        room = request.args.get("room") or None
+        records = await services.db.run(repo.held_messages, room, int_arg("limit", 100, 1, 500))
+        return {"held": [_message_json(r) for r in records]}
+
+    @bp.post("/held/<message_id>/approve")
+    async def approve(message_id: str) -> dict[str, Any]:
+        mod = await moderator()
+        record = await _transition(services, message_id, "visible", mod, None)
+        approved = dataclasses.replace(
+            ChatMessage.from_record(record), action="allow", reason=f"approved by {mod.username}"
+        )
+        await _tell_room(services, record.room, DeliverApproved(approved))
+        services.notify("action", {"actor": mod.username, "action": "approve", "id": record.id})
+        return {"status": "approved", "id": record.id}
+
+    @bp.post("/held/<message_id>/reject")
+    async def reject(message_id: str) -> dict[str, Any]:
+        mod = await moderator()
+        record = await _transition(services, message_id, "rejected", mod, None)
+        services.notify("action", {"actor": mod.username, "action": "reject", "id": record.id})
+        return {"status": "rejected", "id": record.id}
+
+    @bp.get("/messages")
+    async def messages() -> dict[str, Any]:
+        await moderator()
+        args = request.args
+        records = await services.db.run(
+            repo.recent_messages,
+            args.get("room") or None,
+            args.get("user") or None,
+            args.get("toxic_only", "").lower() in ("1", "true", "yes"),
+            args.get("action") or None,
+            int_arg("limit", 100, 1, 1000),
+        )
+        return {"messages": [_message_json(r) for r in records]}
+
+    @bp.get("/audit")
+    async def audit_log() -> dict[str, Any]:
+        await moderator()
+        args = request.args
+        rows = await services.db.run(
+            repo.audit_log,
+            int_arg("limit", 100, 1, 1000),
+            args.get("actor") or None,
+            args.get("target") or None,
+        )
+        return {
+            "actions": [
+                {
+                    "id": row.id,
+                    "actor": row.actor,
+                    "action": row.action,
+                    "target": row.target,
+                    "room": row.room,
+                    "reason": row.reason,
+                    "duration_secs": row.duration_secs,
+                    "detail": dict(row.detail) if row.detail else None,
+                    "created_at": row.created_at.isoformat(),
+                }
+                for row in rows
+            ]
+        }
+
+    @bp.get("/events")
+    async def events() -> Response:
+        await moderator()
+        ref = services.system.lookup("feed") if services.system else None
+        channel = await ref.ask(Subscribe(), timeout=5.0) if ref is not None else None
+        if channel is None:
+            raise ApiError(503, "unavailable", "the moderator feed is busy or restarting")
+
+        async def stream() -> AsyncIterator[bytes]:
+            async with channel:
+                yield b": connected\n\n"
+                async for event in channel:
+                    yield f"event: {event.kind}\ndata: {json.dumps(event.data)}\n\n".encode()
+
+        response = Response(stream(), content_type="text/event-stream")
+        response.headers["Cache-Control"] = "no-cache"
+        response.timeout = None
+        return response
+
+    policy_routes(bp, services, moderator, audit)
+    return bp
+
+
+def _message_json(record: MessageRecord) -> dict[str, Any]:
+    frame = chat_frame(ChatMessage.from_record(record))
+    frame.update(status=record.status, original=record.text, triggers=list(record.triggers))
+    return frame
+
+
+async def _target(services: Services, body: dict[str, Any], mod: UserRecord) -> UserRecord:
+    name = body.get("username", body.get("user"))
+    if not isinstance(name, str) or not name:
+        raise ApiError(422, "invalid_request", "username is required")
+    user = await services.db.run(repo.get_user, name)
+    if user is None:
+        raise ApiError(404, "user_not_found", f"no user {name[:60]!r}")
+    if user.username == mod.username:
+        raise ApiError(422, "invalid_request", "moderators cannot act on themselves")
+    if Role(user.role).allows(Role(mod.role)) and Role(mod.role) is not Role.ADMIN:
+        raise ApiError(403, "forbidden", "only an admin can act on a moderator or admin")
+    return user
+
+
+def _reason(body: dict[str, Any]) -> str:
+    reason = body.get("reason", "")
+    if not isinstance(reason, str):
+        raise ApiError(422, "invalid_request", "reason must be a string")
+    return reason.strip()[:MAX_REASON]
+
+
+def _duration(body: dict[str, Any], default: float | None) -> float | None:
+    raw = body.get("duration_secs", body.get("duration"))
+    if raw is None and "minutes" in body:
+        raw = body["minutes"] * 60 if isinstance(body["minutes"], int | float) else "bad"
+    if raw is None:
+        return default
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise ApiError(422, "invalid_request", "duration_secs must be a number")
+    if not 1 <= raw <= MAX_SANCTION_SECS:
+        raise ApiError(422, "invalid_request", f"duration_secs must be 1..{int(MAX_SANCTION_SECS)}")
+    return float(raw)
+
+
+async def _transition(
+    services: Services, message_id: str, status: str, mod: UserRecord, reason: str | None
+) -> MessageRecord:
+    try:
+        return await services.db.run(
+            lambda s: repo.update_message_status(s, message_id, status, mod.username, reason=reason)
+        )
+    except LookupError as exc:
+        raise ApiError(404, "message_not_found", "no such message") from exc
+    except InvalidTransition as exc:
+        raise ApiError(409, "invalid_transition", str(exc)) from exc
+
+
+async def _tell_room(services: Services, room: str, message: Any) -> None:
+    for name, ref in services.rooms.running():
+        if name == room:
+            try:
+                await ref.ask(message, timeout=5.0)
+            except ActorError:
+                pass  # a room that is not running reloads history from the database
+            return
