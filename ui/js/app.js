@@ -12,6 +12,7 @@ import { Webcam } from "./webcam.js";
 
 const $ = (id) => document.getElementById(id);
 const ROOM_NAME = /^[A-Za-z0-9_-]{1,40}$/;
+const DETAIL_FIRST = new Set(["muted", "slow_mode"]);
 const ERROR_TEXT = {
   rate_limited: "Slow down — you are sending messages too fast.",
   slow_mode: "Slow mode is on — wait a moment before sending again.",
@@ -150,7 +151,10 @@ async function main() {
         gifts.show(frame);
         break;
       case "error":
-        chatError(ERROR_TEXT[frame.code] || frame.detail || frame.code);
+        // Mutes and slow mode carry the remaining time in `detail`: show the server's words.
+        chatError(
+          (DETAIL_FIRST.has(frame.code) && frame.detail) || ERROR_TEXT[frame.code] || frame.detail || frame.code,
+        );
         break;
       case "system":
         if (frame.message || frame.detail) chat.notice(frame.message || frame.detail);
