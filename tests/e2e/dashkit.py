@@ -1,0 +1,98 @@
+"""Helpers for the dashboard end-to-end test: the dashboard process and a chat author.
+
+`DashboardProcess` runs `python -m safestream.cli dashboard` against an app URL on a free
+port and waits until it answers. `chat(app_url, user, token, text)` sends one chat
+message over the real WebSocket and returns the server's answer to it (the echoed chat,
+held/blocked notice, or an error frame such as `{"type":"error","code":"muted"}`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import trio
+from trio_websocket import open_websocket_url
+
+START_TIMEOUT_SECS = 60.0
+ANSWER_TYPES = ("chat", "held", "blocked", "error")
+
+
+@dataclass
+class DashboardProcess:
+    """`safestream dashboard` as a child process, talking to `app_url`."""
+
+    app_url: str
+    port: int
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        env = dict(os.environ)
+        env.update(
+            {
+                "SAFESTREAM_MODE": "demo",  # no JWT secret needed: the dashboard never signs
+                "SAFESTREAM_URL": self.app_url,
+                "DASH_PORT": str(self.port),
+                "APP_HOST": "127.0.0.1",
+            }
+        )
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "safestream.cli", "dashboard"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + START_TIMEOUT_SECS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"dashboard exited early:\n{self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(self.url, timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"dashboard did not start:\n{self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def chat(app_url: str, user: str, token: str, text: str, timeout: float = 10.0) -> dict[str, Any]:
+    """Send `text` as `user` in room main; the first frame that answers it."""
+    return trio.run(_chat, app_url, user, token, text, timeout)
+
+
+async def _chat(app_url: str, user: str, token: str, text: str, timeout: float) -> dict[str, Any]:
+    url = f"{app_url.replace('http://', 'ws://')}/ws/{user}?room=main&token={token}"
+    with trio.fail_after(timeout):
+        async with open_websocket_url(url) as ws:
+            await ws.send_message(json.dumps({"type": "chat", "message": text}))
+            while True:
+                frame = json.loads(await ws.get_message())
+                if frame.get("type") == "error":
+                    return dict(frame)
+                # History comes as one "history" frame, so a chat from `user` is our echo.
+                if frame.get("type") in ANSWER_TYPES and frame.get("user") == user:
+                    return dict(frame)
