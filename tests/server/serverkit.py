@@ -15,6 +15,7 @@ from trio_websocket import WebSocketConnection, open_websocket_url
 
 from safestream.settings import Settings
 
+MESSAGE_QUEUE = 4096
 SECRET = "test-secret-" + "x" * 40
 
 
@@ -95,8 +96,10 @@ async def open_socket(url: str) -> AsyncIterator[WebSocketConnection]:
     trio-websocket's client waits for the server's TCP close after a server-initiated
     close handshake; if the test leaves first, the stream is never closed and Python
     reports an unclosed socket. Closing it here keeps `filterwarnings = error` honest.
+    Its queue of unread messages is large: with a full queue trio-websocket's reader
+    blocks and the close handshake of a test that did not read everything never ends.
     """
-    async with open_websocket_url(url) as ws:
+    async with open_websocket_url(url, message_queue_size=MESSAGE_QUEUE) as ws:
         try:
             yield ws
         finally:
@@ -128,3 +131,35 @@ async def viewer(
         if first_frame:
             await client.send({"type": "auth", "token": token})
         yield client
+
+
+class RawStream:
+    """A streaming HTTP GET read as raw text (for Server-Sent Events).
+
+    httpx's nested async generators warn under Trio when a stream is abandoned, so tests
+    read event streams over a plain TCP connection instead.
+    """
+
+    def __init__(self, stream: trio.SocketStream) -> None:
+        self._stream = stream
+        self.text = ""
+
+    async def read_until(self, needle: str, wait: float = 5.0) -> str:
+        with trio.fail_after(wait):
+            while needle not in self.text:
+                chunk = await self._stream.receive_some(65536)
+                if not chunk:
+                    raise EOFError(f"stream ended before {needle!r}")
+                self.text += chunk.decode("utf-8", "replace")
+        return self.text
+
+
+@asynccontextmanager
+async def raw_get(server: Server, path: str, headers: dict[str, str]) -> AsyncIterator[RawStream]:
+    host, port = server.url.removeprefix("http://").split(":")
+    stream = await trio.open_tcp_stream(host, int(port))
+    async with stream:
+        lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "Accept: text/event-stream"]
+        lines += [f"{key}: {value}" for key, value in headers.items()]
+        await stream.send_all(("\r\n".join(lines) + "\r\n\r\n").encode())
+        yield RawStream(stream)
