@@ -35,6 +35,7 @@ export class Gifts {
     this.room = room;
     this.onError = onError;
     this.refreshTimer = null;
+    this.lane = 0;
     this.#buildBar();
   }
 
@@ -74,7 +75,9 @@ export class Gifts {
       icon(gift.name, "gift-fly-icon"),
       el("span", "gift-fly-text", `${frame.from} sent ${gift.name}${frame.amount > 1 ? ` ×${frame.amount}` : ""}`),
     );
-    card.style.left = `${10 + Math.random() * 55}%`;
+    // Lanes, so gifts sent together do not cover each other.
+    card.style.left = `${6 + (this.lane++ % 4) * 15}%`;
+    card.style.bottom = `${10 + (this.lane % 2) * 8}%`;
     // animationend bubbles from the icon's own pop animation: only the card's ends it.
     card.addEventListener("animationend", (event) => {
       if (event.target === card) card.remove();
