@@ -81,18 +81,22 @@ class DashboardProcess:
 
 def chat(app_url: str, user: str, token: str, text: str, timeout: float = 10.0) -> dict[str, Any]:
     """Send `text` as `user` in room main; the first frame that answers it."""
-    return trio.run(_chat, app_url, user, token, text, timeout)
+
+    async def run() -> dict[str, Any]:
+        with trio.fail_after(timeout):
+            return await _chat(app_url, user, token, text)
+
+    return trio.run(run)
 
 
-async def _chat(app_url: str, user: str, token: str, text: str, timeout: float) -> dict[str, Any]:
+async def _chat(app_url: str, user: str, token: str, text: str) -> dict[str, Any]:
     url = f"{app_url.replace('http://', 'ws://')}/ws/{user}?room=main&token={token}"
-    with trio.fail_after(timeout):
-        async with open_websocket_url(url) as ws:
-            await ws.send_message(json.dumps({"type": "chat", "message": text}))
-            while True:
-                frame = json.loads(await ws.get_message())
-                if frame.get("type") == "error":
-                    return dict(frame)
-                # History comes as one "history" frame, so a chat from `user` is our echo.
-                if frame.get("type") in ANSWER_TYPES and frame.get("user") == user:
-                    return dict(frame)
+    async with open_websocket_url(url) as ws:
+        await ws.send_message(json.dumps({"type": "chat", "message": text}))
+        while True:
+            frame = json.loads(await ws.get_message())
+            if frame.get("type") == "error":
+                return dict(frame)
+            # History comes as one "history" frame, so a chat from `user` is our echo.
+            if frame.get("type") in ANSWER_TYPES and frame.get("user") == user:
+                return dict(frame)
