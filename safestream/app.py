@@ -58,6 +58,7 @@ def build_tree(services: Services) -> Supervisor:
             batch_size=settings.moderation_batch_size,
             batch_wait_secs=settings.moderation_batch_wait_ms / 1000,
             queue_size=settings.moderation_queue_size,
+            offload=services.offload,
         )
         services.install_moderation(
             ModerationClient(pool, timeout=settings.moderation_timeout_secs)

@@ -56,7 +56,7 @@ class ChatMessage:
 
     @property
     def status(self) -> str:
-        if self.action in ("allow", "mask"):
+        if self.action in ("allow", "mask", "unscored"):
             return "visible"
         return "held" if self.action == "hold" else "blocked"
 

@@ -12,8 +12,11 @@ Example:
 from __future__ import annotations
 
 import itertools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
+
+import trio
 
 from actors import ActorError
 from safestream.database import Database
@@ -49,6 +52,7 @@ class Services:
     sanctions: Sanctions = field(default_factory=Sanctions)
     limits: ConnectionLimits = field(init=False)
     system: ActorSystem | None = None
+    offload: Callable[..., Awaitable[Any]] = trio.to_thread.run_sync
     _rooms: RoomSupervisor | None = None
     _connections: Supervisor | None = None
     _moderation: ModerationClient | None = None

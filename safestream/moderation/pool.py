@@ -14,7 +14,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,11 @@ __all__ = [
     "ModeratorWorker",
     "ScoreRequest",
 ]
+
+
+# How blocking model calls leave the event loop: a worker thread by default; tests that
+# run on a mock clock pass an inline runner so time cannot jump while a thread works.
+Offload = Callable[..., Awaitable[Any]]
 
 
 class ModerationUnavailable(Exception):
@@ -71,7 +76,9 @@ class ModeratorWorker(Actor):
         *,
         batch_size: int,
         batch_wait_secs: float,
+        offload: Offload = trio.to_thread.run_sync,
     ) -> None:
+        self._offload = offload
         self._classifier = classifier
         self._limiter = limiter
         self._metrics = metrics
@@ -99,16 +106,15 @@ class ModeratorWorker(Actor):
         texts = [text for envelope in batch for text in envelope.message.texts]
         started = trio.current_time()
         try:
-            results = await trio.to_thread.run_sync(
-                self._classifier.predict, texts, limiter=self._limiter
-            )
+            results = await self._offload(self._classifier.predict, texts, limiter=self._limiter)
             if len(results) != len(texts):
                 raise RuntimeError(f"model returned {len(results)} scores for {len(texts)} texts")
         except Exception as exc:
             self._metrics.moderation_failures += 1
+            died = ActorDied("moderation model failed", cause=exc)
             for envelope in batch:
                 if envelope.reply is not None:
-                    envelope.reply.fail(exc)
+                    envelope.reply.fail(died)
             raise
         self._metrics.observe_moderation(trio.current_time() - started, len(texts))
         self._batches += 1
@@ -147,6 +153,7 @@ class ModerationPool(Supervisor):
         batch_size: int,
         batch_wait_secs: float,
         queue_size: int,
+        offload: Offload = trio.to_thread.run_sync,
     ) -> None:
         limiter = trio.CapacityLimiter(max(1, workers))
 
@@ -157,6 +164,7 @@ class ModerationPool(Supervisor):
                 metrics,
                 batch_size=batch_size,
                 batch_wait_secs=batch_wait_secs,
+                offload=offload,
             )
 
         specs = [

@@ -1,0 +1,146 @@
+"""A whole SafeStream node without sockets, for deterministic actor tests.
+
+`open_node` builds the real supervision tree (store, moderation, rooms, gifts, feed,
+connections) on a SQLite file, but runs database calls inline on the event loop instead
+of in worker threads, so `autojump_clock` tests never see time jump while a thread works.
+Viewers are plain `Outbox`es joined to rooms, as a Connection would.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import trio
+
+from actors import ActorRef, ActorSystem
+from safestream.app import build_tree
+from safestream.database import Database
+from safestream.moderation.classifiers import Classifier, KeywordClassifier, Scores
+from safestream.outbox import Outbox
+from safestream.room_messages import Join, Post
+from safestream.sanctions import Sanctions
+from safestream.services import Services
+from safestream.settings import Settings
+
+T = TypeVar("T")
+
+
+class InlineDatabase(Database):
+    """Runs each call on the event loop (tests only: no thread, deterministic time)."""
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        return self.run_sync(fn, *args)
+
+
+class FlakyClassifier:
+    """Raises on the calls whose numbers are in `fail_on` (1-based); else delegates."""
+
+    name = "flaky"
+
+    def __init__(self, fail_on: set[int], inner: Classifier | None = None) -> None:
+        self.fail_on = fail_on
+        self.inner = inner or KeywordClassifier()
+        self.calls = 0
+        self.batches: list[int] = []
+
+    def predict(self, texts: Sequence[str]) -> list[Scores]:
+        self.calls += 1
+        self.batches.append(len(texts))
+        if self.calls in self.fail_on:
+            raise RuntimeError(f"model crashed on call {self.calls}")
+        return self.inner.predict(texts)
+
+
+async def run_inline(fn: Callable[..., T], *args: Any, limiter: Any = None) -> T:
+    """`trio.to_thread.run_sync` without the thread (mock-clock tests only)."""
+    await trio.lowlevel.checkpoint()
+    return fn(*args)
+
+
+@dataclass
+class Node:
+    services: Services
+    system: ActorSystem
+
+    async def room(self, name: str = "main") -> ActorRef[Any]:
+        return await self.services.rooms.room(name)
+
+    async def join(
+        self,
+        user: str,
+        *,
+        room: str = "main",
+        role: str = "viewer",
+        capacity: int = 64,
+        since: int | None = None,
+    ) -> Member:
+        outbox = Outbox(capacity)
+        conn_id = self.services.next_conn_id()
+        ref = await self.room(room)
+        await ref.ask(Join(conn_id, user, role, outbox, since), timeout=5)
+        return Member(conn_id, user, role, outbox, ref)
+
+
+@dataclass
+class Member:
+    conn_id: int
+    user: str
+    role: str
+    outbox: Outbox
+    room: ActorRef[Any]
+
+    async def post(self, text: str) -> None:
+        await self.room.tell(Post(self.conn_id, self.user, self.role, text))
+
+    async def frames(self, kind: str | None = None, count: int = 1) -> list[dict[str, Any]]:
+        """The next `count` frames (of `kind`), skipping others; fails after 30 s."""
+        out: list[dict[str, Any]] = []
+        with trio.fail_after(30):
+            while len(out) < count:
+                for raw in await self.outbox.next_batch():
+                    frame = json.loads(raw)
+                    if kind is None or frame["type"] == kind:
+                        out.append(frame)
+                if self.outbox.close_request is not None and not self.outbox.statistics().depth:
+                    if len(out) < count:
+                        raise AssertionError(f"outbox closed: {self.outbox.close_request}")
+        return out
+
+    async def frame(self, kind: str | None = None) -> dict[str, Any]:
+        return (await self.frames(kind))[0]
+
+
+def node_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "mode": "demo",
+        "jwt_secret_key": "k" * 40,
+        "database_url": f"sqlite:///{tmp_path}/node.db",
+        "data_dir": str(tmp_path),
+        "gift_interval_secs": 0.0,
+        "bcrypt_rounds": 4,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@asynccontextmanager
+async def open_node(
+    tmp_path: Path, classifier: Classifier | None = None, **overrides: Any
+) -> AsyncIterator[Node]:
+    settings = node_settings(tmp_path, **overrides)
+    db = InlineDatabase(settings.database_url, threads=1)
+    db.upgrade()
+    services = Services(settings, db, classifier or KeywordClassifier())
+    services.sanctions = Sanctions(clock=trio.current_time)  # mutes follow the test clock
+    services.offload = run_inline
+    try:
+        async with ActorSystem.open(build_tree(services), name="safestream") as system:
+            services.system = system
+            yield Node(services, system)
+    finally:
+        db.dispose()

@@ -1,0 +1,104 @@
+"""The moderation pool on a node: micro-batching, failure modes, crash and restart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+from appkit import FlakyClassifier, Node, open_node
+
+from actors import ChildSpec
+from safestream.app import build_tree
+from safestream.moderation.classifiers import KeywordClassifier
+from safestream.moderation.pool import ModerationUnavailable
+
+
+async def test_posts_from_several_rooms_share_one_model_batch(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    model = FlakyClassifier(fail_on=set())
+    async with open_node(tmp_path, model, moderation_batch_wait_ms=50.0) as node:
+        members = [await node.join(f"u{i}", room=f"r{i}") for i in range(4)]
+        for member in members:
+            await member.post("hello")
+        for member in members:
+            assert (await member.frame("chat"))["message"] == "hello"
+        assert model.batches == [4]
+
+
+async def test_batch_is_cut_at_batch_size(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    model = FlakyClassifier(fail_on=set())
+    async with open_node(
+        tmp_path, model, moderation_batch_size=3, moderation_batch_wait_ms=50.0
+    ) as node:
+        members = [await node.join(f"u{i}", room=f"r{i}") for i in range(5)]
+        for member in members:
+            await member.post("hi")
+        for member in members:
+            await member.frame("chat")
+        assert model.batches == [3, 2]
+
+
+async def test_crashed_model_fail_closed_holds_and_worker_restarts(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    model = FlakyClassifier(fail_on={1})
+    async with open_node(tmp_path, model, moderation_failure_mode="closed") as node:
+        ann = await node.join("ann")
+        await ann.post("first")
+        held = await ann.frame("held")
+        assert held["message"] == "first"
+        assert held["reason"] == "unscored (closed)"
+        await ann.post("second")
+        assert (await ann.frame("chat"))["message"] == "second"
+        worker = node.system.snapshot()["children"][1]["children"][0]
+        assert worker["restarts"] == 1
+        assert worker["last_error"]["type"] == "RuntimeError"
+        assert node.services.metrics.moderation_failures == 1
+        assert node.services.metrics.moderation_unscored == 1
+
+
+async def test_crashed_model_fail_open_delivers_marked_unscored(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    model = FlakyClassifier(fail_on={1})
+    async with open_node(tmp_path, model, moderation_failure_mode="open") as node:
+        ann = await node.join("ann")
+        await ann.post("you idiot")
+        frame = await ann.frame("chat")
+        assert frame["action"] == "unscored"
+        assert frame["toxic"] is False
+
+
+async def test_model_slower_than_timeout_applies_failure_mode(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with open_node(tmp_path, moderation_timeout_secs=2.0) as node:
+
+        async def slow_offload(fn: Any, *args: Any, limiter: Any = None) -> Any:
+            await trio.sleep(2.5)
+            return fn(*args)
+
+        node.services.offload = slow_offload
+        await node.system.root.terminate_child("moderation")  # restart it with the slow model
+        await node.system.root.start_child(_moderation_spec(node))
+        ann = await node.join("ann")
+        await ann.post("hello")
+        held = await ann.frame("held")
+        assert held["reason"] == "unscored (closed)"
+        with pytest.raises(ModerationUnavailable):
+            await node.services.moderation.score(["x"])
+
+
+def _moderation_spec(node: Node) -> ChildSpec:
+    tree = build_tree(node.services)
+    return next(spec for spec in tree.specs if spec.name == "moderation")
+
+
+def test_keyword_model_is_deterministic() -> None:
+    model = KeywordClassifier()
+    assert model.predict(["you idiot"]) == model.predict(["you idiot"])

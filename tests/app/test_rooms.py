@@ -1,0 +1,147 @@
+"""Room actor behaviour on a whole node, deterministic (autojump_clock, no sockets)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import trio
+from appkit import open_node
+
+from safestream.moderation.policy import RoomPolicy
+from safestream.protocol import CloseCode
+from safestream.room_messages import Leave, SetPolicy
+
+
+async def test_chat_is_stamped_scored_stored_and_fanned_out(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with open_node(tmp_path) as node:
+        ann = await node.join("ann")
+        bob = await node.join("bob")
+        await ann.post("hello")
+        frame = await bob.frame("chat")
+        assert (frame["user"], frame["message"], frame["seq"]) == ("ann", "hello", 1)
+        assert (await ann.frame("chat"))["id"] == frame["id"]
+        assert node.services.metrics.messages_total == 1
+
+
+async def test_history_survives_a_node_restart(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with open_node(tmp_path) as node:
+        ann = await node.join("ann")
+        for text in ("one", "two"):
+            await ann.post(text)
+        await ann.frames("chat", count=2)
+    async with open_node(tmp_path) as node:
+        bob = await node.join("bob", since=1)
+        history = await bob.frame("history")
+        assert history["recovered"] is True
+        assert [m["message"] for m in history["messages"]] == ["two"]
+        await bob.post("three")
+        assert (await bob.frame("chat"))["seq"] == 3
+
+
+async def test_slow_mode_refuses_until_exactly_the_interval(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with open_node(tmp_path) as node:
+        room = await node.room()
+        await room.tell(SetPolicy(RoomPolicy(slow_mode_secs=10.0)))
+        ann = await node.join("ann")
+        await ann.post("first")
+        await ann.frame("chat")
+        await trio.sleep(9.9)
+        await ann.post("too soon")
+        assert (await ann.frame("error"))["code"] == "slow_mode"
+        await trio.sleep(0.1)
+        await ann.post("on time")
+        assert (await ann.frame("chat"))["message"] == "on time"
+
+
+async def test_moderators_are_exempt_from_slow_mode(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with open_node(tmp_path) as node:
+        room = await node.room()
+        await room.tell(SetPolicy(RoomPolicy(slow_mode_secs=60.0)))
+        mod = await node.join("mod", role="moderator")
+        await mod.post("one")
+        await mod.post("two")
+        assert [f["message"] for f in await mod.frames("chat", count=2)] == ["one", "two"]
+
+
+async def test_duplicate_limit_refuses_at_max_duplicates(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with open_node(tmp_path) as node:
+        room = await node.room()
+        await room.tell(SetPolicy(RoomPolicy(max_duplicates=2, duplicate_window_secs=30)))
+        ann = await node.join("ann")
+        await ann.post("spam")
+        await ann.post("SPAM")
+        await ann.frames("chat", count=2)
+        await ann.post("spam")
+        assert (await ann.frame("error"))["code"] == "duplicate"
+        await trio.sleep(30)
+        await ann.post("spam")
+        assert (await ann.frame("chat"))["message"] == "spam"
+
+
+async def test_mute_refuses_and_expires(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with open_node(tmp_path) as node:
+        ann = await node.join("ann")
+        node.services.sanctions.mute("ann", 300)
+        await ann.post("hi")
+        assert (await ann.frame("error"))["code"] == "muted"
+        await trio.sleep(300)
+        await ann.post("back")
+        assert (await ann.frame("chat"))["message"] == "back"
+
+
+async def test_blocked_terms_are_masked(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with open_node(tmp_path) as node:
+        room = await node.room()
+        await room.tell(SetPolicy(RoomPolicy(blocked_terms=("spoiler",))))
+        ann = await node.join("ann")
+        await ann.post("big Spoiler ahead")
+        frame = await ann.frame("chat")
+        assert frame["message"] == "big ******* ahead"
+        assert frame["action"] == "mask"
+
+
+async def test_full_outbox_closes_the_viewer_too_slow_and_room_goes_on(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with open_node(tmp_path) as node:
+        slow = await node.join("slow", capacity=3)  # history + presence already queued
+        ann = await node.join("ann")
+        await ann.post("one")
+        await ann.post("two")
+        await ann.frames("chat", count=2)
+        request = slow.outbox.close_request
+        assert request is not None and request.code == CloseCode.TOO_SLOW
+        assert node.services.metrics.slow_consumers == 1
+        await ann.post("three")
+        assert (await ann.frame("chat"))["message"] == "three"
+
+
+async def test_empty_room_passivates_after_idle_secs_and_restarts_on_join(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with open_node(tmp_path, room_idle_secs=60.0) as node:
+        ann = await node.join("ann")
+        await ann.post("hi")
+        await ann.frame("chat")
+        await ann.room.tell(Leave(ann.conn_id))
+        await trio.sleep(59)
+        assert [name for name, _ in node.services.rooms.running()] == ["main"]
+        await trio.sleep(2)
+        assert node.services.rooms.running() == []
+        bob = await node.join("bob")
+        history = await bob.frame("history")
+        assert [m["message"] for m in history["messages"]] == ["hi"]
