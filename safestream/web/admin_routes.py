@@ -21,11 +21,11 @@ from quart import Blueprint, Response, request
 
 from actors import ActorError
 from safestream.auth import Role
-from safestream.events import ChatMessage, chat_frame
+from safestream.events import ChatMessage, chat_frame, notice_frame
 from safestream.moderator_feed import Subscribe
 from safestream.persistence import Persist
 from safestream.protocol import CloseCode
-from safestream.room_messages import CloseUser, DeleteMessage, DeliverApproved
+from safestream.room_messages import Broadcast, CloseUser, DeleteMessage, DeliverApproved
 from safestream.store import repo
 from safestream.store.errors import InvalidTransition
 from safestream.store.records import ActionRow, MessageRecord, UserRecord
@@ -81,6 +81,12 @@ def admin_blueprint(services: Services) -> Blueprint:
         seconds = _duration(body, DEFAULT_MUTE_SECS)
         assert seconds is not None
         until = services.sanctions.mute(target.username, seconds)
+        for name, room in services.rooms.running():
+            notice = notice_frame(name, "timeout", user=target.username, until=until)
+            try:
+                room.tell_nowait(Broadcast(notice))
+            except ActorError:
+                pass  # the mute holds anyway; only the notice is lost in a busy room
         reason = _reason(body)
         await audit(mod.username, "mute", target.username, reason=reason, duration_secs=seconds)
         return {"status": "muted", "username": target.username, "until": until}

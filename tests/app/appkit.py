@@ -106,9 +106,9 @@ class Member:
                     frame = json.loads(raw)
                     if kind is None or frame["type"] == kind:
                         out.append(frame)
-                if self.outbox.close_request is not None and not self.outbox.statistics().depth:
-                    if len(out) < count:
-                        raise AssertionError(f"outbox closed: {self.outbox.close_request}")
+                closed = self.outbox.close_request is not None and not len(out) >= count
+                if closed and not self.outbox.statistics().depth:
+                    raise AssertionError(f"outbox closed: {self.outbox.close_request}")
         return out
 
     async def frame(self, kind: str | None = None) -> dict[str, Any]:

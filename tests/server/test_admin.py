@@ -52,6 +52,9 @@ async def test_mute_refuses_the_next_message_and_is_audited(server: Server) -> N
             headers=mod,
         )
         assert response.status_code == 200, response.text
+        notice = await ann.next("timeout")
+        assert notice["user"] == "demo_user"
+        assert notice["until"] == response.json()["until"]
         await ann.chat("am I muted?")
         error = await ann.next("error")
         assert error["code"] == "muted"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 import trio
 from serverkit import Server, open_socket, viewer
-from trio_websocket import ConnectionClosed
+from trio_websocket import ConnectionClosed, open_websocket_url
 
 from safestream.protocol import CloseCode
 
@@ -115,3 +116,58 @@ async def test_token_for_another_user_is_refused(server: Server) -> None:
                 assert closed.reason.code == CloseCode.POLICY_VIOLATION
             else:
                 raise AssertionError("socket should have been closed")
+
+
+@pytest.mark.parametrize("settings_overrides", [{"max_connections": 1}])
+async def test_max_connections_refuses_the_next_with_try_again_later(server: Server) -> None:
+    async with viewer(server, "demo_user") as ann:
+        await ann.next("history")
+        token = await server.token("chat_viewer")
+        async with open_socket(f"{server.ws_url}/ws/chat_viewer?token={token}") as ws:
+            with pytest.raises(ConnectionClosed) as closed, trio.fail_after(5):
+                await ws.get_message()
+            assert closed.value.reason.code == CloseCode.TRY_AGAIN_LATER
+            assert "node" in (closed.value.reason.reason or "")
+
+
+@pytest.mark.parametrize("settings_overrides", [{"auth_timeout_secs": 0.2}])
+async def test_no_auth_frame_in_time_is_closed(server: Server) -> None:
+    async with open_socket(f"{server.ws_url}/ws/demo_user") as ws:
+        with pytest.raises(ConnectionClosed) as closed, trio.fail_after(5):
+            await ws.get_message()
+        assert closed.value.reason.code == CloseCode.POLICY_VIOLATION
+
+
+async def test_foreign_origin_is_refused(server: Server) -> None:
+    token = await server.token("demo_user")
+    url = f"{server.ws_url}/ws/demo_user?token={token}"
+    async with open_websocket_url(url, extra_headers=[(b"Origin", b"http://evil.example")]) as ws:
+        with pytest.raises(ConnectionClosed) as closed, trio.fail_after(5):
+            await ws.get_message()
+        assert closed.value.reason.code == CloseCode.POLICY_VIOLATION
+        assert "origin" in (closed.value.reason.reason or "")
+        await ws._stream.aclose()
+
+
+async def test_register_login_me_and_errors(server: Server) -> None:
+    http = server.http
+    body = {"username": "newbie", "password": "correct horse", "email": "n@ex.org"}
+    created = await http.post("/auth/register", json=body)
+    assert created.status_code == 200 and created.json()["role"] == "viewer"
+    assert (await http.post("/auth/register", json=body)).status_code == 409
+    short = await http.post("/auth/register", json={**body, "username": "x2", "password": "short"})
+    assert short.status_code == 422 and short.json()["error"] == "invalid_password"
+    long = await http.post("/auth/register", json={**body, "username": "x3", "password": "é" * 37})
+    assert long.status_code == 422  # 74 bytes: over bcrypt's 72
+    bad_name = await http.post("/auth/register", json={**body, "username": "bad name"})
+    assert bad_name.status_code == 422 and bad_name.json()["error"] == "invalid_username"
+    not_json = await http.post("/auth/register", content=b"x")
+    assert not_json.status_code == 415
+    login = await http.post("/auth/login", data={"username": "newbie", "password": "correct horse"})
+    token = login.json()["access_token"]
+    assert login.json()["token_type"] == "bearer"
+    me = await http.get("/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.json()["username"] == "newbie"
+    wrong = await http.post("/auth/login", data={"username": "newbie", "password": "nope"})
+    assert wrong.status_code == 401
+    assert (await http.get("/auth/me")).status_code == 401

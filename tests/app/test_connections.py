@@ -1,0 +1,180 @@
+"""Connection actor over a fake transport: rate limit, frame size, slow sockets, shutdown."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import trio
+import trio.testing
+from appkit import Node, open_node
+
+from safestream.connections import Connection, Identity
+from safestream.protocol import CloseCode
+from safestream.web.transport import TransportClosed
+
+
+class FakeTransport:
+    """In-memory WebSocket: the test feeds client frames and reads what was sent."""
+
+    def __init__(self, *, send_delay: float = 0.0) -> None:
+        self._incoming_send, self._incoming = trio.open_memory_channel[str](100)
+        self.sent: list[dict[str, Any]] = []
+        self.closed: tuple[int, str] | None = None
+        self.send_delay = send_delay
+        self._changed = trio.Event()
+
+    @property
+    def remote_addr(self) -> str:
+        return "127.0.0.1"
+
+    async def accept(self, subprotocol: str | None = None) -> None:
+        return None
+
+    async def receive(self) -> str:
+        try:
+            return await self._incoming.receive()
+        except trio.EndOfChannel:
+            raise TransportClosed(1000) from None
+
+    async def send_many(self, frames: Sequence[str]) -> None:
+        if self.send_delay:
+            await trio.sleep(self.send_delay)
+        self.sent.extend(json.loads(frame) for frame in frames)
+        self._changed.set()
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed = (code, reason)
+        self._changed.set()
+
+    def client_sends(self, frame: dict[str, Any] | str) -> None:
+        self._incoming_send.send_nowait(frame if isinstance(frame, str) else json.dumps(frame))
+
+    async def wait_for(self, kind: str, count: int = 1) -> list[dict[str, Any]]:
+        with trio.fail_after(60):
+            while len(found := [f for f in self.sent if f["type"] == kind]) < count:
+                self._changed = trio.Event()
+                await self._changed.wait()
+        return found
+
+
+async def connect(node: Node, transport: FakeTransport, user: str = "ann") -> Connection:
+    services = node.services
+    connection = Connection(
+        services.next_conn_id(),
+        transport,
+        Identity(user, "viewer", "127.0.0.1"),
+        "main",
+        None,
+        services,
+    )
+    await services.connections.start_child(connection.child_spec())
+    await transport.wait_for("history")
+    return connection
+
+
+async def test_rate_limit_allows_the_burst_then_refuses(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with open_node(tmp_path, messages_per_second=1.0, message_burst=3) as node:
+        transport = FakeTransport()
+        await connect(node, transport)
+        for i in range(4):
+            transport.client_sends({"type": "chat", "message": f"m{i}"})
+        errors = await transport.wait_for("error")
+        assert errors[0]["code"] == "rate_limited"
+        chats = await transport.wait_for("chat", count=3)
+        assert [c["message"] for c in chats] == ["m0", "m1", "m2"]
+        await trio.sleep(1.0)
+        transport.client_sends({"type": "chat", "message": "later"})
+        assert (await transport.wait_for("chat", count=4))[3]["message"] == "later"
+
+
+async def test_frame_over_max_bytes_closes_with_too_big(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with open_node(tmp_path, max_frame_bytes=100) as node:
+        transport = FakeTransport()
+        connection = await connect(node, transport)
+        transport.client_sends("x" * 101)
+        await connection.finished.wait()
+        assert transport.closed is not None and transport.closed[0] == CloseCode.TOO_BIG
+
+
+async def test_frame_exactly_max_bytes_is_parsed(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with open_node(tmp_path, max_frame_bytes=100) as node:
+        transport = FakeTransport()
+        await connect(node, transport)
+        frame = json.dumps({"type": "chat", "message": "y" * 60})
+        frame += " " * (100 - len(frame))
+        assert len(frame) == 100
+        transport.client_sends(frame)
+        assert (await transport.wait_for("chat"))[0]["message"] == "y" * 60
+
+
+async def test_socket_write_slower_than_limit_closes_too_slow(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with open_node(tmp_path, slow_consumer_secs=5.0) as node:
+        transport = FakeTransport(send_delay=5.1)
+        connection = Connection(
+            1, transport, Identity("ann", "viewer", "ip"), "main", None, node.services
+        )
+        await node.services.connections.start_child(connection.child_spec())
+        await connection.finished.wait()
+        assert transport.closed is not None and transport.closed[0] == CloseCode.TOO_SLOW
+        assert node.services.metrics.slow_consumers == 1
+
+
+async def test_write_just_under_limit_is_fine(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with open_node(tmp_path, slow_consumer_secs=5.0) as node:
+        transport = FakeTransport(send_delay=4.9)
+        await connect(node, transport)
+        assert transport.closed is None
+
+
+async def test_ping_pong_and_error_frames_keep_the_connection(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with open_node(tmp_path) as node:
+        transport = FakeTransport()
+        await connect(node, transport)
+        transport.client_sends({"type": "ping"})
+        transport.client_sends("{bad")
+        transport.client_sends({"type": "auth", "token": "again"})
+        await transport.wait_for("pong")
+        codes = [e["code"] for e in await transport.wait_for("error", count=2)]
+        assert codes == ["bad_json", "already_authenticated"]
+        assert transport.closed is None
+
+
+async def test_orderly_shutdown_closes_viewers_with_going_away(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    transport = FakeTransport()
+    async with open_node(tmp_path) as node:
+        await connect(node, transport)
+    assert transport.closed is not None and transport.closed[0] == CloseCode.GOING_AWAY
+
+
+async def test_client_leaving_removes_the_member(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with open_node(tmp_path) as node:
+        transport = FakeTransport()
+        connection = await connect(node, transport)
+        transport._incoming_send.close()
+        await connection.finished.wait()
+        await trio.testing.wait_all_tasks_blocked()
+        room = await node.room()
+        assert (
+            await room.ask(
+                __import__("safestream.room_messages").room_messages.RoomInfo(), timeout=1
+            )
+        )["members"] == 0
