@@ -83,8 +83,10 @@ class Dashboard:
         self.feed: LiveFeed | None = None
         self.history = MetricsHistory()
         self.messages = pd.DataFrame(columns=[*MESSAGE_COLUMNS, "scores"])
-        self.user_in = pn.widgets.TextInput(name="Username", width=260)
-        self.password_in = pn.widgets.PasswordInput(name="Password", width=260)
+        self.user_in = pn.widgets.TextInput(name="Username", placeholder="username", width=260)
+        self.password_in = pn.widgets.PasswordInput(
+            name="Password", placeholder="password", width=260
+        )
         self.login_button = pn.widgets.Button(name="Log in", button_type="primary", width=260)
         self.login_button.on_click(self.login)
         self.login_error = pn.pane.Alert("", alert_type="danger", visible=False, width=260)

@@ -88,6 +88,9 @@ class MessagesView:
             self.room.options = options
 
     def refresh(self) -> None:
+        """Show the filtered data, keeping the selected message selected as rows move."""
+        chosen = self.table.selected_dataframe
+        chosen_id = chosen["id"].iloc[0] if len(chosen) else None
         shown = filter_messages(
             self.data,
             user=self.user.value.strip(),
@@ -96,6 +99,9 @@ class MessagesView:
             action=self.action.value or "",
         )
         self.table.value = shown[MESSAGE_COLUMNS]
+        if chosen_id is not None:
+            again = shown.index[shown["id"] == chosen_id].tolist()
+            self.table.selection = again[:1]
 
     def selected(self) -> dict[str, Any] | None:
         rows = self.table.selected_dataframe
