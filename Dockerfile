@@ -13,7 +13,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 RUN useradd --create-home --uid 10001 safestream
 
-# The CPU build of torch first, so the ml extra does not pull a CUDA build.
+# The CPU build of torch first, so the ml extra does not pull a CUDA build: pass the
+# index that serves CPU wheels, e.g. --build-arg TORCH_PIP_ARGS="--index-url <cpu index>".
+ARG TORCH_PIP_ARGS=""
 RUN pip install $TORCH_PIP_ARGS torch==2.13.0
 
 COPY pyproject.toml README.md ./

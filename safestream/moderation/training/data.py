@@ -1,6 +1,7 @@
 """Reading the shared Jigsaw CSV and the fixed train / held-out split.
 
-The data stays outside the repository (``../shared/data/toxicity/train.csv`` by default;
+The data stays outside the repository (``../shared/data/toxicity/train.csv``, beside the
+checkout, by default;
 see its README for licence and attribution). The split is stratified with a fixed seed, so
 training and evaluation agree on which rows are held out.
 """
@@ -13,7 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_DATA = Path("../shared/data/toxicity/train.csv")
+# The shared data folder lies beside the checkout; it is never copied into the project.
+DEFAULT_DATA = Path(__file__).resolve().parents[4] / "shared/data/toxicity/train.csv"
 SEED = 20240601
 HELD_OUT_FRACTION = 0.2
 
