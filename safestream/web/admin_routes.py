@@ -17,7 +17,8 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from quart import Blueprint, Response, request
+import trio
+from quart import Blueprint, Response, request, websocket
 
 from actors import ActorError
 from safestream.auth import Role
@@ -30,7 +31,7 @@ from safestream.store import repo
 from safestream.store.errors import InvalidTransition
 from safestream.store.records import ActionRow, MessageRecord, UserRecord
 from safestream.web.admin_policy import policy_routes
-from safestream.web.deps import ApiError, current_user, int_arg, json_body
+from safestream.web.deps import ApiError, current_user, int_arg, json_body, user_from_token
 
 if TYPE_CHECKING:
     from safestream.services import Services
@@ -229,6 +230,32 @@ def admin_blueprint(services: Services) -> Blueprint:
         response.headers["Cache-Control"] = "no-cache"
         response.timeout = None
         return response
+
+    @bp.websocket("/events/ws")
+    async def events_socket() -> None:
+        # The same live events as a WebSocket: `?token=` or a first `{"type":"auth"}` frame.
+        token = websocket.args.get("token")
+        await websocket.accept()
+        if not token:
+            with trio.move_on_after(services.settings.auth_timeout_secs):
+                first = json.loads(await websocket.receive())
+                token = first.get("token") if isinstance(first, dict) else None
+        try:
+            user = await user_from_token(services, str(token or ""))
+        except ApiError as exc:
+            await websocket.close(CloseCode.POLICY_VIOLATION, exc.detail)
+            return
+        if not Role(user.role).allows(Role.MODERATOR):
+            await websocket.close(CloseCode.POLICY_VIOLATION, "this needs the moderator role")
+            return
+        ref = services.system.lookup("feed") if services.system else None
+        channel = await ref.ask(Subscribe(), timeout=5.0) if ref is not None else None
+        if channel is None:
+            await websocket.close(CloseCode.TRY_AGAIN_LATER, "moderator feed unavailable")
+            return
+        async with channel:
+            async for event in channel:
+                await websocket.send(json.dumps({"type": event.kind, "data": event.data}))
 
     policy_routes(bp, services, moderator, audit)
     return bp

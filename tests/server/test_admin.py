@@ -242,3 +242,28 @@ async def test_moderator_feed_needs_the_role(server: Server) -> None:
     viewer_headers = await server.auth_headers("demo_user")
     response = await server.http.get("/api/admin/events", headers=viewer_headers)
     assert response.status_code == 403
+
+
+async def test_moderator_events_over_websocket(server: Server) -> None:
+    token = await server.token("test_streamer")
+    url = f"{server.ws_url}/api/admin/events/ws"
+    async with viewer(server, "demo_user") as ann, open_socket(url) as feed:
+        await ann.next("history")
+        await feed.send_message(json.dumps({"type": "auth", "token": token}))
+        with trio.fail_after(5):  # the first metrics event proves the subscription is live
+            while json.loads(await feed.get_message())["type"] != "metrics":
+                pass
+        await ann.chat("for the mods")
+        with trio.fail_after(5):
+            while True:
+                event = json.loads(await feed.get_message())
+                if event["type"] == "message" and event["data"]["message"] == "for the mods":
+                    break
+
+
+async def test_moderator_events_socket_refuses_viewers(server: Server) -> None:
+    token = await server.token("demo_user")
+    async with open_socket(f"{server.ws_url}/api/admin/events/ws?token={token}") as feed:
+        with pytest.raises(ConnectionClosed) as closed, trio.fail_after(5):
+            await feed.get_message()
+        assert closed.value.reason.code == CloseCode.POLICY_VIOLATION
