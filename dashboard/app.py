@@ -122,7 +122,9 @@ class Dashboard:
         self.login_error.visible = False
         async with ApiClient(self.base_url) as api:
             try:
-                login = await api.login(self.user_in.value.strip(), self.password_in.value)
+                login = await api.login(
+                    (self.user_in.value or "").strip(), self.password_in.value or ""
+                )
             except ApiError as exc:
                 self._refuse(exc.detail if exc.status else "the SafeStream app is unreachable")
                 return
@@ -133,9 +135,9 @@ class Dashboard:
         self.token, self.username = login.access_token, login.username
         self.logout_button.name = f"Log out {login.username}"
         self.login_form.visible, self.console.visible = False, True
-        self.feed = LiveFeed(
-            self.base_url, login.access_token, Pump(pn.state.curdoc, self.apply).put
-        )
+        doc = pn.state.curdoc
+        assert doc is not None, "login runs in a session"
+        self.feed = LiveFeed(self.base_url, login.access_token, Pump(doc, self.apply).put)
         self.feed.start()
         pn.state.execute(self.policy.load)
         pn.state.execute(self.audit.reload)

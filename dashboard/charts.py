@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 import panel as pn
-from bokeh.models import ColumnDataSource, HoverTool, Range1d
+from bokeh.models import ColumnDataSource, DataRange1d, FactorRange, HoverTool, Range1d
 from bokeh.plotting import figure
 
 __all__ = ["ACCENT", "Charts"]
@@ -27,7 +27,6 @@ def _figure(title: str, **kwargs: object) -> figure:
         toolbar_location=None,
         **kwargs,  # type: ignore[arg-type]
     )
-    fig.title.text_font_size = "13px"
     fig.grid.grid_line_alpha = 0.15
     return fig
 
@@ -37,15 +36,19 @@ class Charts:
 
     def __init__(self) -> None:
         self.series = ColumnDataSource({"t": [], "toxic_pct": [], "messages_per_sec": []})
-        self.toxicity = _figure("Toxic messages, % (rolling 30 s)", x_axis_type="datetime")
-        self.toxicity.y_range = Range1d(0, 100)
+        self.toxicity = _figure(
+            "Toxic messages, % (rolling 30 s)",
+            x_axis_type="datetime",
+            y_range=Range1d(start=0, end=100),
+        )
         self.toxicity.varea(
             x="t", y1=0, y2="toxic_pct", source=self.series, color=ACCENT, alpha=0.25
         )
         self.toxicity.line(x="t", y="toxic_pct", source=self.series, color=ACCENT, line_width=2)
 
-        self.volume = _figure("Messages per second", x_axis_type="datetime")
-        self.volume.y_range.start = 0
+        self.volume = _figure(
+            "Messages per second", x_axis_type="datetime", y_range=DataRange1d(start=0)
+        )
         self.volume.vbar(
             x="t", top="messages_per_sec", width=800, source=self.series, color=SECOND, alpha=0.8
         )
@@ -53,8 +56,12 @@ class Charts:
         self.dist = ColumnDataSource(
             {"category": [], "min": [], "q1": [], "median": [], "q3": [], "max": [], "count": []}
         )
-        self.distribution = _figure("Score distribution per category", x_range=[])
-        self.distribution.y_range = Range1d(0, 1.02)
+        self.categories = FactorRange()
+        self.distribution = _figure(
+            "Score distribution per category",
+            x_range=self.categories,
+            y_range=Range1d(start=0, end=1.02),
+        )
         self.distribution.segment(
             x0="category", y0="min", x1="category", y1="max", source=self.dist, color="#aaaaaa"
         )
@@ -84,11 +91,11 @@ class Charts:
         self.distribution.xaxis.major_label_orientation = 0.6
 
         self.gift_source = ColumnDataSource({"user": [], "amount": []})
-        self.gifters = _figure("Top gifters", y_range=[])
+        self.users = FactorRange()
+        self.gifters = _figure("Top gifters", y_range=self.users, x_range=DataRange1d(start=0))
         self.gifters.hbar(
             y="user", right="amount", height=0.7, source=self.gift_source, color=ACCENT, alpha=0.85
         )
-        self.gifters.x_range.start = 0
         self.gifters.add_tools(HoverTool(tooltips=[("user", "@user"), ("amount", "@amount")]))
 
         pane = {"sizing_mode": "stretch_width"}
@@ -112,8 +119,8 @@ class Charts:
     def update_distribution(self, df: pd.DataFrame) -> None:
         """From `score_distribution()`."""
         categories = [str(c) for c in df["category"]]
-        if list(self.distribution.x_range.factors) != categories:
-            self.distribution.x_range.factors = categories
+        if list(self.categories.factors) != categories:
+            self.categories.factors = categories
         self.dist.data = {
             col: df[col].tolist() if col != "category" else categories
             for col in ("category", "min", "q1", "median", "q3", "max", "count")
@@ -122,6 +129,6 @@ class Charts:
     def update_gifters(self, df: pd.DataFrame) -> None:
         """From `gifters_frame()`: biggest at the top."""
         users = [str(u) for u in reversed(df["user"].tolist())]
-        if list(self.gifters.y_range.factors) != users:
-            self.gifters.y_range.factors = users
+        if list(self.users.factors) != users:
+            self.users.factors = users
         self.gift_source.data = {"user": users, "amount": list(reversed(df["amount"].tolist()))}

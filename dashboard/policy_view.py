@@ -110,7 +110,7 @@ class PolicyView:
                 self.base,
                 self.thresholds.value,
                 self.bands.value,
-                self.terms.value,
+                self.terms.value or "",
                 blocked_term_action=self.term_action.value,
                 failure_mode=self.failure_mode.value,
                 **{name: w.value for name, w in self.numbers.items()},

@@ -46,12 +46,14 @@ class TreeView:
     def __init__(self) -> None:
         self.nodes = ColumnDataSource(_empty_nodes())
         self.edges = ColumnDataSource({"xs": [], "ys": []})
+        self.x_range = Range1d(start=-0.4, end=10)
+        self.y_range = Range1d(start=-1, end=1)
         self.fig = figure(
             height=200,
             sizing_mode="stretch_width",
             toolbar_location=None,
-            x_range=Range1d(-0.4, 10),
-            y_range=Range1d(-1, 1),
+            x_range=self.x_range,
+            y_range=self.y_range,
             title="Supervision tree (live)",
         )
         self.fig.axis.visible = False
@@ -159,9 +161,9 @@ class TreeView:
         xs, ys = tree_edges(rows)
         self.edges.data = {"xs": xs, "ys": ys}
         self.nodes.data = data
-        self.fig.x_range.end = bar_left + BAR_WIDTH + 7
-        self.fig.y_range.start = -len(rows) + 0.4
-        self.fig.y_range.end = 0.6
+        self.x_range.end = bar_left + BAR_WIDTH + 7
+        self.y_range.start = -len(rows) + 0.4
+        self.y_range.end = 0.6
         height = 60 + ROW_PX * max(1, len(rows))
         if self.fig.height != height:
             self.fig.height = height

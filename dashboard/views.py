@@ -93,7 +93,7 @@ class MessagesView:
         chosen_id = chosen["id"].iloc[0] if len(chosen) else None
         shown = filter_messages(
             self.data,
-            user=self.user.value.strip(),
+            user=(self.user.value or "").strip(),
             room=self.room.value or "",
             toxic_only=self.toxic_only.value,
             action=self.action.value or "",
@@ -145,7 +145,7 @@ class HeldView:
             height=400,
             **TABLE,
         )
-        self.table.on_click(self._clicked)
+        self.table.on_click(self._clicked)  # type: ignore[arg-type]  # async is supported
         self.count = pn.widgets.StaticText(name="Held", value="0")
         self.layout = pn.Column(self.count, self.table, name="Hold queue")
 
@@ -190,7 +190,7 @@ class ActionsView:
 
     def _sanction(self, kind: str) -> Callable[[object], Awaitable[None]]:
         async def handler(_event: object) -> None:
-            user = self.username.value.strip()
+            user = (self.username.value or "").strip()
             if not user:
                 self.say(False, "give a username")
                 return
@@ -231,7 +231,8 @@ class AuditView:
         async with self.api() as api:
             try:
                 actions = await api.audit(
-                    actor=self.actor.value.strip() or None, target=self.target.value.strip() or None
+                    actor=(self.actor.value or "").strip() or None,
+                    target=(self.target.value or "").strip() or None,
                 )
             except ApiError as exc:
                 self.say(False, f"audit log: {exc.detail}")
