@@ -26,7 +26,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install
-	$(VENV)/bin/mypy actors safestream
+	$(VENV)/bin/mypy actors safestream dashboard
 
 pytest: install
 	bash tests/services.sh

@@ -123,6 +123,7 @@ async def serve(
     `GOING_AWAY` first, then stops HTTP, then the tree (store last, so accepted messages
     are committed).
     """
+    settings.check_server_secret()
     model = (
         classifier
         if classifier is not None

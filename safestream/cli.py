@@ -23,12 +23,15 @@ from safestream.settings import ConfigError, Settings
 
 __all__ = ["main"]
 
+# Commands that only talk to a running server over HTTP: they never sign tokens.
+CLIENT_COMMANDS = ("dashboard", "tree")
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        settings = Settings.from_env()
+        settings = Settings.from_env(server=args.command not in CLIENT_COMMANDS)
     except ConfigError as exc:
         print(f"safestream: configuration error: {exc}", file=sys.stderr)
         return 2

@@ -94,7 +94,14 @@ class Settings:
             value = getattr(self, field.name)
             if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
                 raise ConfigError(f"{_env_name(field.name)} must not be negative")
-        if self.mode == "production" and len(self.jwt_secret_key) < 32:
+
+    def check_server_secret(self) -> None:
+        """A server signs tokens: no usable default secret outside demo mode.
+
+        Raises:
+            ConfigError: production mode without a JWT_SECRET_KEY of 32+ characters.
+        """
+        if len(self.jwt_secret_key) < 32:
             raise ConfigError(
                 "JWT_SECRET_KEY must be set to at least 32 characters in production mode "
                 "(or run with SAFESTREAM_MODE=demo)"
@@ -115,11 +122,12 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, server: bool = True) -> Settings:
         """Read every field from its environment variable; unset ones keep defaults.
 
         In demo mode without `JWT_SECRET_KEY`, a random secret is generated once and
-        kept in `DATA_DIR/.jwt_secret` so tokens survive restarts.
+        kept in `DATA_DIR/.jwt_secret` so tokens survive restarts. With `server=False`
+        (clients such as the dashboard, which never sign tokens) no secret is required.
 
         Raises:
             ConfigError: a value cannot be parsed or is out of range.
@@ -134,7 +142,10 @@ class Settings:
         mode = values.get("mode", cls.mode)
         if mode == "demo" and not values.get("jwt_secret_key"):
             values["jwt_secret_key"] = _demo_secret(Path(values.get("data_dir", cls.data_dir)))
-        return cls(**values)
+        settings = cls(**values)
+        if server:
+            settings.check_server_secret()
+        return settings
 
 
 _ENV_OVERRIDES = {"mode": "SAFESTREAM_MODE", "api_url": "SAFESTREAM_URL"}

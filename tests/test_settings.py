@@ -68,3 +68,10 @@ def test_bad_values_name_their_variable(name: str, value: str) -> None:
 def test_unknown_mode_is_refused() -> None:
     with pytest.raises(ConfigError, match="SAFESTREAM_MODE"):
         Settings.from_env({"SAFESTREAM_MODE": "yolo"})
+
+
+def test_clients_need_no_secret_but_a_server_does() -> None:
+    settings = Settings.from_env({}, server=False)
+    assert settings.jwt_secret_key == ""
+    with pytest.raises(ConfigError, match="JWT_SECRET_KEY"):
+        settings.check_server_secret()
