@@ -5,13 +5,14 @@ OTP rules; an :class:`ActorSystem` runs the tree and exposes a registry, JSON sn
 and a change feed. This package knows nothing about its users. See ``docs/actors.md``.
 """
 
-from .actor import Actor, ActorCell, ActorRef
+from .actor import Actor, ActorCell, ActorRef, Crash
 from .backoff import Backoff
 from .errors import (
     ActorDied,
     ActorError,
     ActorNotRunning,
     AskTimeout,
+    InjectedCrash,
     MailboxClosed,
     MailboxFull,
     SupervisorGaveUp,
@@ -36,7 +37,9 @@ __all__ = [
     "AskTimeout",
     "Backoff",
     "ChildSpec",
+    "Crash",
     "Envelope",
+    "InjectedCrash",
     "Mailbox",
     "MailboxClosed",
     "MailboxFull",

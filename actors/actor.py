@@ -41,21 +41,33 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import trio
 
 from .cell import ActorCell
-from .errors import ActorNotRunning, AskTimeout, MailboxClosed, UnhandledMessage
+from .errors import ActorNotRunning, AskTimeout, InjectedCrash, MailboxClosed, UnhandledMessage
 from .mailbox import MailboxStatistics, OverflowPolicy
 from .reply import Envelope, Reply
 
 if TYPE_CHECKING:
     from .system import ActorSystem
 
-__all__ = ["Actor", "ActorCell", "ActorRef", "Envelope", "Reply"]
+__all__ = ["Actor", "ActorCell", "ActorRef", "Crash", "Envelope", "Reply"]
 
 M = TypeVar("M")
+
+
+@dataclass(frozen=True)
+class Crash:
+    """Fault injection: an actor that receives this raises :class:`InjectedCrash`.
+
+    Lets an operator (or a test) crash a live actor on purpose to watch its supervisor
+    restart it. The application decides who may send it.
+    """
+
+    reason: str = "crash requested"
 
 
 class ActorRef(Generic[M]):
@@ -301,13 +313,20 @@ class Actor:
 
         Returns ``None`` when :meth:`stop` was called, a stop was requested (even while
         waiting), or the mailbox is closed and drained. Cancellation takes nothing.
+
+        Raises:
+            InjectedCrash: the message was :class:`Crash`, so every loop built on
+                ``receive`` crashes on it and its supervisor's handling can be watched.
         """
         cell = self._bound()
         with self._until_stopping():
             try:
-                return await cell.mailbox.get()
+                envelope = await cell.mailbox.get()
             except MailboxClosed:
                 return None
+            if isinstance(envelope.message, Crash):
+                raise InjectedCrash(envelope.message.reason)
+            return envelope
         return None
 
     async def receive_batch(

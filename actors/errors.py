@@ -15,6 +15,7 @@ from __future__ import annotations
 
 __all__ = [
     "ActorDied",
+    "InjectedCrash",
     "ActorError",
     "ActorNotRunning",
     "AskTimeout",
@@ -65,6 +66,10 @@ class AskTimeout(ActorError, TimeoutError):
 
 class UnhandledMessage(ActorError):
     """An actor received a message its ``handle`` does not understand (it crashes)."""
+
+
+class InjectedCrash(ActorError):
+    """Raised by an actor that received :class:`actors.Crash` (fault injection)."""
 
 
 class SupervisorGaveUp(ActorError):

@@ -130,6 +130,17 @@ class ActorSystem:
         """Shortcut for ``registry.lookup(name)``."""
         return self.registry.lookup(name)
 
+    def find(self, path: str) -> ActorRef[Any] | None:
+        """The live actor whose snapshot ``path`` is ``path`` (e.g. ``/app/rooms``), or None."""
+        stack = [self._root_cell] if self._root_cell is not None else []
+        while stack:
+            cell = stack.pop()
+            if cell.path == path:
+                return None if cell.terminated else cell.ref
+            if cell.actor is not None:
+                stack.extend(cell.actor._child_cells())
+        return None
+
     def snapshot(self) -> dict[str, Any]:
         """The live tree as plain JSON-able data (see :mod:`actors.introspection`)."""
         if self._root_cell is None:

@@ -80,6 +80,7 @@ class Settings:
     store_queue_size: int = 8192  # STORE_QUEUE_SIZE: writer mailbox
     db_threads: int = 4  # DB_THREADS: worker threads for SQLAlchemy sessions
     allowed_origins: tuple[str, ...] = ()  # ALLOWED_ORIGINS: comma list; empty = same host
+    fault_injection: bool = False  # FAULT_INJECTION: admins may crash actors (always in demo)
     broker_url: str = "memory://"  # BROKER_URL: memory:// | redis://... | nats://...
     node_id: str = ""  # NODE_ID: name of this node on the broker (random when empty)
 
@@ -111,6 +112,11 @@ class Settings:
     def demo(self) -> bool:
         """True in demo mode: demo accounts exist and a secret is generated."""
         return self.mode == "demo"
+
+    @property
+    def allows_fault_injection(self) -> bool:
+        """Admins may crash live actors to watch supervision (demo mode, or opted in)."""
+        return self.demo or self.fault_injection
 
     @property
     def base_url(self) -> str:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 from quart import Blueprint, Response, request, websocket
 
-from actors import ActorError
+from actors import ActorError, Crash
 from safestream.auth import Role
 from safestream.events import ChatMessage, chat_frame, notice_frame
 from safestream.moderator_feed import Subscribe
@@ -230,6 +230,28 @@ def admin_blueprint(services: Services) -> Blueprint:
         response.headers["Cache-Control"] = "no-cache"
         response.timeout = None
         return response
+
+    @bp.post("/actors/crash")
+    async def crash_actor() -> dict[str, Any]:
+        # Fault injection, so engineers can watch a supervisor restart an actor.
+        admin = await current_user(services, Role.ADMIN)
+        if not services.settings.allows_fault_injection:
+            raise ApiError(404, "not_found", "fault injection is off (FAULT_INJECTION=1)")
+        body = await json_body()
+        path = body.get("path")
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise ApiError(
+                422, "invalid_request", "path must be an actor path like /safestream/gifts"
+            )
+        ref = services.system.find(path) if services.system else None
+        if ref is None:
+            raise ApiError(404, "actor_not_found", f"no running actor at {path[:100]!r}")
+        try:
+            ref.tell_nowait(Crash(f"crash requested by {admin.username}"))
+        except ActorError as exc:
+            raise ApiError(409, "busy", f"could not reach the actor: {exc}") from exc
+        await audit(admin.username, "crash_actor", None, detail={"path": path})
+        return {"status": "crash sent", "path": path}
 
     @bp.websocket("/events/ws")
     async def events_socket() -> None:

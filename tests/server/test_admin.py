@@ -267,3 +267,41 @@ async def test_moderator_events_socket_refuses_viewers(server: Server) -> None:
         with pytest.raises(ConnectionClosed) as closed, trio.fail_after(5):
             await feed.get_message()
         assert closed.value.reason.code == CloseCode.POLICY_VIOLATION
+
+
+async def test_admin_can_crash_an_actor_and_watch_it_restart(server: Server) -> None:
+    admin = await server.auth_headers("test_streamer")
+    response = await server.http.post(
+        "/api/admin/actors/crash", json={"path": "/safestream/gifts"}, headers=admin
+    )
+    assert response.status_code == 200, response.text
+    with trio.fail_after(5):
+        while True:
+            tree = (await server.http.get("/api/actors", headers=admin)).json()
+            gifts = next(c for c in tree["children"] if c["name"] == "gifts")
+            if gifts["restarts"] == 1:
+                break
+            await trio.sleep(0.05)
+    assert gifts["last_error"]["type"] == "InjectedCrash"
+    assert gifts["status"] == "running"
+    missing = await server.http.post(
+        "/api/admin/actors/crash", json={"path": "/safestream/nope"}, headers=admin
+    )
+    assert missing.status_code == 404
+    viewer_headers = await server.auth_headers("demo_user")
+    refused = await server.http.post(
+        "/api/admin/actors/crash", json={"path": "/safestream/gifts"}, headers=viewer_headers
+    )
+    assert refused.status_code == 403
+
+
+@pytest.mark.parametrize("settings_overrides", [{"mode": "production"}])
+async def test_fault_injection_is_off_in_production(server: Server) -> None:
+    await server.register("boss")
+    Database(server.settings.database_url, threads=1).run_sync(repo.set_role, "boss", "admin")
+    response = await server.http.post(
+        "/api/admin/actors/crash",
+        json={"path": "/safestream/gifts"},
+        headers=await server.auth_headers("boss"),
+    )
+    assert response.status_code == 404

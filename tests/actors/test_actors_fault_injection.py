@@ -1,0 +1,61 @@
+"""Fault injection: a Crash message crashes any actor loop built on receive()."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import trio
+import trio.testing
+
+from actors import Actor, ActorSystem, ChildSpec, Crash, Supervisor
+
+
+class Echo(Actor):
+    async def handle(self, message: Any) -> Any:
+        return message
+
+
+class Batcher(Actor):
+    async def run(self) -> None:
+        while batch := await self.receive_batch(max_size=10, max_wait=1.0):
+            for envelope in batch:
+                if envelope.reply is not None:
+                    envelope.reply.send(envelope.message)
+
+
+async def test_crash_message_restarts_a_default_loop_actor(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    root = Supervisor([ChildSpec("echo", Echo, register="echo")], max_restarts=3, within=10)
+    async with ActorSystem.open(root) as system:
+        ref = system.lookup("echo")
+        assert ref is not None
+        await ref.tell(Crash("on purpose"))
+        await trio.sleep(0.1)
+        node = system.snapshot()["children"][0]
+        assert node["restarts"] == 1
+        assert node["last_error"]["type"] == "InjectedCrash"
+        assert node["last_error"]["message"] == "on purpose"
+        assert await ref.ask("still here", timeout=1) == "still here"
+
+
+async def test_crash_message_reaches_batching_loops_too(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    root = Supervisor([ChildSpec("batcher", Batcher, register="b")], max_restarts=3, within=10)
+    async with ActorSystem.open(root) as system:
+        ref = system.lookup("b")
+        assert ref is not None
+        await ref.tell(Crash())
+        await trio.sleep(0.1)
+        assert system.snapshot()["children"][0]["restarts"] == 1
+        assert await ref.ask(7, timeout=5) == 7
+
+
+async def test_find_by_snapshot_path(autojump_clock: trio.testing.MockClock) -> None:
+    inner = ChildSpec("inner", lambda: Supervisor([ChildSpec("leaf", Echo)]))
+    async with ActorSystem.open(Supervisor([inner]), name="app") as system:
+        leaf = system.find("/app/inner/leaf")
+        assert leaf is not None and await leaf.ask("x", timeout=1) == "x"
+        assert system.find("/app/nothing") is None
+        assert system.find("/app") is not None
