@@ -15,10 +15,10 @@ from __future__ import annotations
 
 __all__ = [
     "ActorDied",
-    "InjectedCrash",
     "ActorError",
     "ActorNotRunning",
     "AskTimeout",
+    "InjectedCrash",
     "MailboxClosed",
     "MailboxFull",
     "SupervisorGaveUp",
