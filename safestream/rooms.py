@@ -33,8 +33,8 @@ from safestream.events import (
     notice_frame,
     presence_frame,
 )
+from safestream.moderation.decide import moderate
 from safestream.moderation.policy import RoomPolicy
-from safestream.moderation.pool import ModerationUnavailable
 from safestream.persistence import Persist
 from safestream.protocol import CloseCode, encode, error_frame
 from safestream.room_messages import (
@@ -198,7 +198,9 @@ class Room(Actor):
                     batch.append(self._pipeline_in.receive_nowait())
                 except trio.WouldBlock:
                     break
-            decided = await self._moderate(batch)
+            decided = await moderate(
+                batch, self._policy, self._services.moderation, self._services.metrics
+            )
             try:
                 await self._services.store.ask(
                     Persist(messages=tuple(m.to_row() for m in decided)),
@@ -212,47 +214,6 @@ class Room(Actor):
                     self._to_user(message.user, encode(error_frame("not_saved", detail)))
                 continue
             self._deliver(decided)
-
-    async def _moderate(self, batch: list[ChatMessage]) -> list[ChatMessage]:
-        policy = self._policy
-        try:
-            scores = await self._services.moderation.score([m.original for m in batch])
-        except ModerationUnavailable:
-            self._services.metrics.moderation_unscored += len(batch)
-            decisions = [policy.unscored(m.original) for m in batch]
-            models = ["unscored"] * len(batch)
-        else:
-            decisions = [
-                policy.decide(m.original, s.values, s.triggers)
-                for m, s in zip(batch, scores, strict=True)
-            ]
-            models = [s.model for s in scores]
-        out = []
-        for message, decision, _model in zip(batch, decisions, models, strict=True):
-            action = (
-                "unscored"
-                if decision.reason.startswith("unscored") and decision.visible
-                else decision.action
-            )
-            out.append(
-                ChatMessage(
-                    id=message.id,
-                    room=message.room,
-                    seq=message.seq,
-                    user=message.user,
-                    original=message.original,
-                    text=decision.text,
-                    ts=message.ts,
-                    toxic=decision.toxic,
-                    score=decision.score,
-                    action=action,
-                    scores=decision.scores,
-                    triggers=decision.triggers,
-                    policy_version=decision.policy_version,
-                    reason=decision.reason,
-                )
-            )
-        return out
 
     def _deliver(self, messages: list[ChatMessage]) -> None:
         """Fan out visible messages; tell authors (and moderators) about the rest."""

@@ -12,26 +12,23 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import trio
-from quart import Blueprint, Response, request, websocket
+from quart import Blueprint, request
 
 from actors import ActorError, Crash
 from safestream.auth import Role
 from safestream.events import ChatMessage, chat_frame, notice_frame
-from safestream.moderator_feed import Subscribe
 from safestream.persistence import Persist
 from safestream.protocol import CloseCode
 from safestream.room_messages import Broadcast, CloseUser, DeleteMessage, DeliverApproved
 from safestream.store import repo
 from safestream.store.errors import InvalidTransition
 from safestream.store.records import ActionRow, MessageRecord, UserRecord
+from safestream.web.admin_events import events_routes
 from safestream.web.admin_policy import policy_routes
-from safestream.web.deps import ApiError, current_user, int_arg, json_body, user_from_token
+from safestream.web.deps import ApiError, current_user, int_arg, json_body
 
 if TYPE_CHECKING:
     from safestream.services import Services
@@ -212,25 +209,6 @@ def admin_blueprint(services: Services) -> Blueprint:
             ]
         }
 
-    @bp.get("/events")
-    async def events() -> Response:
-        await moderator()
-        ref = services.system.lookup("feed") if services.system else None
-        channel = await ref.ask(Subscribe(), timeout=5.0) if ref is not None else None
-        if channel is None:
-            raise ApiError(503, "unavailable", "the moderator feed is busy or restarting")
-
-        async def stream() -> AsyncIterator[bytes]:
-            async with channel:
-                yield b": connected\n\n"
-                async for event in channel:
-                    yield f"event: {event.kind}\ndata: {json.dumps(event.data)}\n\n".encode()
-
-        response = Response(stream(), content_type="text/event-stream")
-        response.headers["Cache-Control"] = "no-cache"
-        response.timeout = None
-        return response
-
     @bp.post("/actors/crash")
     async def crash_actor() -> dict[str, Any]:
         # Fault injection, so engineers can watch a supervisor restart an actor.
@@ -253,32 +231,7 @@ def admin_blueprint(services: Services) -> Blueprint:
         await audit(admin.username, "crash_actor", None, detail={"path": path})
         return {"status": "crash sent", "path": path}
 
-    @bp.websocket("/events/ws")
-    async def events_socket() -> None:
-        # The same live events as a WebSocket: `?token=` or a first `{"type":"auth"}` frame.
-        token = websocket.args.get("token")
-        await websocket.accept()
-        if not token:
-            with trio.move_on_after(services.settings.auth_timeout_secs):
-                first = json.loads(await websocket.receive())
-                token = first.get("token") if isinstance(first, dict) else None
-        try:
-            user = await user_from_token(services, str(token or ""))
-        except ApiError as exc:
-            await websocket.close(CloseCode.POLICY_VIOLATION, exc.detail)
-            return
-        if not Role(user.role).allows(Role.MODERATOR):
-            await websocket.close(CloseCode.POLICY_VIOLATION, "this needs the moderator role")
-            return
-        ref = services.system.lookup("feed") if services.system else None
-        channel = await ref.ask(Subscribe(), timeout=5.0) if ref is not None else None
-        if channel is None:
-            await websocket.close(CloseCode.TRY_AGAIN_LATER, "moderator feed unavailable")
-            return
-        async with channel:
-            async for event in channel:
-                await websocket.send(json.dumps({"type": event.kind, "data": event.data}))
-
+    events_routes(bp, services, moderator)
     policy_routes(bp, services, moderator, audit)
     return bp
 

@@ -1,0 +1,75 @@
+"""`/api/admin/events`: the moderators' live feed, as Server-Sent Events or a WebSocket.
+
+Events: `message` (every delivered or blocked message), `held`, `action` (every
+moderator action), `metrics` (every second). A subscriber that falls a whole queue
+behind is dropped; its stream ends and the client reconnects.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING
+
+import trio
+from quart import Blueprint, Response, websocket
+
+from safestream.auth import Role
+from safestream.moderator_feed import Subscribe
+from safestream.protocol import CloseCode
+from safestream.store.records import UserRecord
+from safestream.web.deps import ApiError, user_from_token
+
+if TYPE_CHECKING:
+    from safestream.services import Services
+
+__all__ = ["events_routes"]
+
+
+def events_routes(
+    bp: Blueprint, services: Services, moderator: Callable[[], Awaitable[UserRecord]]
+) -> None:
+    @bp.get("/events")
+    async def events() -> Response:
+        await moderator()
+        ref = services.system.lookup("feed") if services.system else None
+        channel = await ref.ask(Subscribe(), timeout=5.0) if ref is not None else None
+        if channel is None:
+            raise ApiError(503, "unavailable", "the moderator feed is busy or restarting")
+
+        async def stream() -> AsyncIterator[bytes]:
+            async with channel:
+                yield b": connected\n\n"
+                async for event in channel:
+                    yield f"event: {event.kind}\ndata: {json.dumps(event.data)}\n\n".encode()
+
+        response = Response(stream(), content_type="text/event-stream")
+        response.headers["Cache-Control"] = "no-cache"
+        response.timeout = None
+        return response
+
+    @bp.websocket("/events/ws")
+    async def events_socket() -> None:
+        # The same live events as a WebSocket: `?token=` or a first `{"type":"auth"}` frame.
+        token = websocket.args.get("token")
+        await websocket.accept()
+        if not token:
+            with trio.move_on_after(services.settings.auth_timeout_secs):
+                first = json.loads(await websocket.receive())
+                token = first.get("token") if isinstance(first, dict) else None
+        try:
+            user = await user_from_token(services, str(token or ""))
+        except ApiError as exc:
+            await websocket.close(CloseCode.POLICY_VIOLATION, exc.detail)
+            return
+        if not Role(user.role).allows(Role.MODERATOR):
+            await websocket.close(CloseCode.POLICY_VIOLATION, "this needs the moderator role")
+            return
+        ref = services.system.lookup("feed") if services.system else None
+        channel = await ref.ask(Subscribe(), timeout=5.0) if ref is not None else None
+        if channel is None:
+            await websocket.close(CloseCode.TRY_AGAIN_LATER, "moderator feed unavailable")
+            return
+        async with channel:
+            async for event in channel:
+                await websocket.send(json.dumps({"type": event.kind, "data": event.data}))
