@@ -7,6 +7,7 @@ from pathlib import Path
 import trio
 from appkit import open_node
 
+from actors import Crash
 from safestream.moderation.policy import RoomPolicy
 from safestream.protocol import CloseCode
 from safestream.room_messages import Leave, SetPolicy
@@ -145,3 +146,26 @@ async def test_empty_room_passivates_after_idle_secs_and_restarts_on_join(
         bob = await node.join("bob")
         history = await bob.frame("history")
         assert [m["message"] for m in history["messages"]] == ["hi"]
+
+
+async def test_crashed_room_closes_members_to_recover_and_restarts_with_its_history(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with open_node(tmp_path) as node:
+        ann = await node.join("ann")
+        await ann.post("before the crash")
+        await ann.frame("chat")
+        await ann.room.tell(Crash("test"))
+        with trio.fail_after(5):
+            while await ann.outbox.next_batch():  # drains, then [] once the close is asked
+                pass
+        assert ann.outbox.close_request is not None
+        assert ann.outbox.close_request.code == CloseCode.SERVICE_RESTART
+        bob = await node.join("bob", since=0)
+        history = await bob.frame("history")
+        assert history["recovered"] is True
+        assert [m["message"] for m in history["messages"]] == ["before the crash"]
+        await bob.post("after")
+        assert (await bob.frame("chat"))["seq"] == 2
+        rooms = node.system.snapshot()["children"][2]["children"]
+        assert rooms[0]["restarts"] == 1
