@@ -100,7 +100,8 @@ class Room(Actor):
     async def run(self) -> None:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._pipeline)
-            nursery.start_soon(self._ticker)
+            nursery.start_soon(self._presence_ticker)
+            nursery.start_soon(self._idle_sweeper)
             await super().run()
             nursery.cancel_scope.cancel()
 
@@ -119,8 +120,7 @@ class Room(Actor):
             case Join():
                 return self._join(message)
             case Leave():
-                self._members.pop(message.conn_id, None)
-                self._presence_dirty = True
+                self._remove(message.conn_id)
             case Broadcast():
                 self._fan_out(encode(message.frame))
             case CloseUser():
@@ -242,8 +242,7 @@ class Room(Actor):
             if not member.outbox.offer(frame) and member.outbox.close_request is not None:
                 if member.outbox.close_request.code == CloseCode.TOO_SLOW:
                     self._services.metrics.slow_consumers += 1
-                self._members.pop(member.conn_id, None)
-                self._presence_dirty = True
+                self._remove(member.conn_id)
 
     def _to_user(self, user: str, frame: str, *, moderators_too: bool = False) -> None:
         for member in self._members.values():
@@ -254,8 +253,7 @@ class Room(Actor):
         closed = [m for m in self._members.values() if m.user == close.user]
         for member in closed:
             member.outbox.close(close.code, close.reason)
-            self._members.pop(member.conn_id, None)
-        self._presence_dirty = self._presence_dirty or bool(closed)
+            self._remove(member.conn_id)
         return len(closed)
 
     def _delete(self, delete: DeleteMessage) -> bool:
@@ -268,20 +266,29 @@ class Room(Actor):
         )
         return len(self._replay) != before
 
-    async def _ticker(self) -> None:
-        """Presence at most once a second; passivate when empty for ROOM_IDLE_SECS."""
-        idle_limit = self._services.settings.room_idle_secs
+    def _remove(self, conn_id: int) -> None:
+        if self._members.pop(conn_id, None) is not None:
+            self._presence_dirty = True
+            if not self._members:
+                self._idle_since = trio.current_time()
+
+    async def _presence_ticker(self) -> None:
+        """Presence at most once a second, only when the count changed."""
         while True:
             await trio.sleep(PRESENCE_INTERVAL_SECS)
-            now = trio.current_time()
             if self._presence_dirty:
                 self._presence_dirty = False
                 self._fan_out(
                     encode(presence_frame(self.room, len(self._members), self._viewers()))
                 )
-            if self._members:
-                self._idle_since = now
-            elif now - self._idle_since >= idle_limit and not self._pipeline_busy():
+
+    async def _idle_sweeper(self) -> None:
+        """Every CLEANUP_INTERVAL: passivate if empty for ROOM_IDLE_SECS."""
+        settings = self._services.settings
+        while True:
+            await trio.sleep(settings.cleanup_interval)
+            idle = trio.current_time() - self._idle_since
+            if not self._members and idle >= settings.room_idle_secs and not self._pipeline_busy():
                 self.stop()
                 return
 

@@ -24,6 +24,38 @@ __all__ = ["ConfigError", "Settings"]
 
 MODES = ("demo", "production")
 FAILURE_MODES = ("closed", "open")
+# Bounds and rates where 0 would mean "nothing works" or a busy loop.
+POSITIVE = frozenset(
+    {
+        "max_connections",
+        "max_connections_per_user",
+        "max_connections_per_ip",
+        "max_username_length",
+        "max_message_length",
+        "max_frame_bytes",
+        "messages_per_second",
+        "message_burst",
+        "connection_outbox_size",
+        "slow_consumer_secs",
+        "replay_buffer_size",
+        "room_mailbox_size",
+        "max_rooms",
+        "cleanup_interval",
+        "store_batch_size",
+        "store_queue_size",
+        "db_threads",
+        "moderation_workers",
+        "moderation_batch_size",
+        "moderation_queue_size",
+        "moderation_timeout_secs",
+        "torch_threads",
+        "listen_backlog",
+        "auth_timeout_secs",
+        "bcrypt_rounds",
+        "jwt_expire_minutes",
+        "app_port",
+    }
+)
 
 
 class ConfigError(ValueError):
@@ -74,7 +106,7 @@ class Settings:
     room_mailbox_size: int = 1024  # ROOM_MAILBOX_SIZE
     room_idle_secs: float = 300.0  # ROOM_IDLE_SECS: empty rooms passivate after this
     max_rooms: int = 1000  # MAX_ROOMS
-    cleanup_interval: float = 60.0  # CLEANUP_INTERVAL: seconds between idle-room sweeps
+    cleanup_interval: float = 60.0  # CLEANUP_INTERVAL: seconds between idle-room checks
     store_batch_size: int = 256  # STORE_BATCH_SIZE: rows per group commit
     store_flush_ms: float = 5.0  # STORE_FLUSH_MS: wait for more rows before committing
     store_queue_size: int = 8192  # STORE_QUEUE_SIZE: writer mailbox
@@ -95,6 +127,8 @@ class Settings:
             value = getattr(self, field.name)
             if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
                 raise ConfigError(f"{_env_name(field.name)} must not be negative")
+            if field.name in POSITIVE and value <= 0:
+                raise ConfigError(f"{_env_name(field.name)} must be greater than 0")
 
     def check_server_secret(self) -> None:
         """A server signs tokens: no usable default secret outside demo mode.

@@ -75,3 +75,9 @@ def test_clients_need_no_secret_but_a_server_does() -> None:
     assert settings.jwt_secret_key == ""
     with pytest.raises(ConfigError, match="JWT_SECRET_KEY"):
         settings.check_server_secret()
+
+
+@pytest.mark.parametrize("name", ["CLEANUP_INTERVAL", "MESSAGES_PER_SECOND", "MAX_ROOMS"])
+def test_zero_is_refused_where_it_would_break_the_server(name: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({"JWT_SECRET_KEY": SECRET, name: "0"})

@@ -134,7 +134,7 @@ async def test_full_outbox_closes_the_viewer_too_slow_and_room_goes_on(
 async def test_empty_room_passivates_after_idle_secs_and_restarts_on_join(
     tmp_path: Path, autojump_clock: trio.testing.MockClock
 ) -> None:
-    async with open_node(tmp_path, room_idle_secs=60.0) as node:
+    async with open_node(tmp_path, room_idle_secs=60.0, cleanup_interval=1.0) as node:
         ann = await node.join("ann")
         await ann.post("hi")
         await ann.frame("chat")

@@ -66,6 +66,12 @@ def fake_app(
             return httpx.Response(200, json={"messages": [{"id": "m1", "user": "ann"}]})
         if path == "/api/admin/held":
             return httpx.Response(200, json={"held": []})
+        if path == "/api/admin/actors/crash":
+            target = json.loads(request.content)["path"]
+            if target != "/safestream/gifts":
+                detail = f"no running actor at {target!r}"
+                return httpx.Response(404, json={"detail": detail, "error": "actor_not_found"})
+            return httpx.Response(200, json={"status": "crash sent", "path": target})
         if path == "/api/admin/mute":
             return httpx.Response(200, json={"status": "muted", **json.loads(request.content)})
         if path == "/api/rooms":
@@ -114,6 +120,25 @@ async def test_client_reports_an_unreachable_app_as_status_zero() -> None:
         with pytest.raises(ApiError) as info:
             await api.metrics()
     assert info.value.status == 0
+
+
+async def test_client_crashes_an_actor_and_reports_the_apps_refusal() -> None:
+    requests: list[httpx.Request] = []
+    async with ApiClient("http://app", "tok", transport=fake_app(requests)) as api:
+        answer = await api.crash_actor("/safestream/gifts")
+        assert answer == {"status": "crash sent", "path": "/safestream/gifts"}
+        assert requests[-1].method == "POST"
+        assert requests[-1].url.path == "/api/admin/actors/crash"
+        assert json.loads(requests[-1].content) == {"path": "/safestream/gifts"}
+        assert requests[-1].headers["Authorization"] == "Bearer tok"
+        with pytest.raises(ApiError) as info:
+            await api.crash_actor("/safestream/nobody")
+        assert (info.value.status, info.value.error) == (404, "actor_not_found")
+        assert info.value.detail == "no running actor at '/safestream/nobody'"
+        sent = len(requests)
+        with pytest.raises(ValueError):
+            await api.crash_actor("gifts")
+        assert len(requests) == sent  # refused before any request
 
 
 async def test_client_streams_sse_events() -> None:

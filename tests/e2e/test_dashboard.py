@@ -4,11 +4,15 @@ The dashboard runs as its own process (`safestream dashboard`), talks to the app
 over HTTP/SSE, and the moderator logs in through its form. A toxic line sent over the
 chat socket appears in the live messages table (pushed, no reload), an HTML line shows
 as text, muting its author from the table refuses the author's next line, and the
-supervision tree is drawn. Screenshots go to docs/img/.
+supervision tree is drawn. The admin then crashes `/safestream/gifts` from the tree tab
+(fault injection, on in demo mode) and watches its supervisor restart it: restart count
+1, the InjectedCrash error and the change-log line arrive in the same page, no reload.
+Screenshots go to docs/img/.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,7 +43,7 @@ def tab(page: Page, name: str) -> None:
     page.locator(".bk-tab", has_text=name).click()
 
 
-def test_dashboard_shows_live_messages_mutes_from_the_table_and_draws_the_tree(
+def test_dashboard_shows_live_messages_mutes_from_the_table_and_watches_a_restart(
     app_server: Any, dashboard: DashboardProcess, chromium: Any
 ) -> None:
     page = chromium.new_page(viewport={"width": 1400, "height": 1000})
@@ -96,6 +100,29 @@ def test_dashboard_shows_live_messages_mutes_from_the_table_and_draws_the_tree(
             timeout=10_000
         )
         expect(page.get_by_text("0 not running")).to_be_visible()
+        expect(page.get_by_text("0 restarts in total")).to_be_visible()
+
+        # Fault injection (test_streamer is an admin): crash the gifts actor from the UI.
+        page.evaluate("window.sameDocument = true")  # gone if the page were reloaded
+        page.locator(".crash-actor select").select_option("/safestream/gifts")
+        page.get_by_role("button", name="Crash (fault injection)").click()
+        expect(page.get_by_text("Crash /safestream/gifts? Its supervisor should")).to_be_visible()
+        page.get_by_role("button", name="Confirm crash").click()
+        expect(page.get_by_text("crash sent to /safestream/gifts").first).to_be_visible(
+            timeout=10_000
+        )
+        gifts = page.locator(".tabulator-row").filter(
+            has=page.locator("[tabulator-field=path]", has_text=re.compile(r"^/safestream/gifts$"))
+        )
+        expect(gifts.locator("[tabulator-field=restarts]")).to_have_text("1", timeout=15_000)
+        expect(gifts.locator("[tabulator-field=last_error]")).to_contain_text("InjectedCrash")
+        expect(gifts.locator("[tabulator-field=status]")).to_have_text("running")
+        log = page.locator(".tree-log textarea")
+        expect(log).to_have_value(re.compile(r"/safestream/gifts: restarted \(restarts 1\)"))
+        expect(log).to_have_value(re.compile(r"/safestream/gifts: error InjectedCrash: "))
+        expect(page.get_by_text("1 restarts in total")).to_be_visible()
+        assert page.evaluate("window.sameDocument") is True
+        page.wait_for_timeout(4500)  # let the notification fade for the picture
         page.screenshot(path=str(IMG / "dashboard-tree.png"), full_page=True)
         assert dialogs == []
     finally:
