@@ -19,7 +19,11 @@ import httpx
 import trio
 
 from actors import format_tree
+from safestream.auth import hash_password, validate_password, validate_username
+from safestream.database import Database
 from safestream.settings import ConfigError, Settings
+from safestream.store import repo
+from safestream.store.errors import UserExists, UserNotFound
 
 __all__ = ["main"]
 
@@ -134,21 +138,20 @@ def _tree(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _db(settings: Settings, args: argparse.Namespace) -> int:
-    from safestream.database import Database
-
+def _database(settings: Settings) -> Database:
+    """The configured database, migrated to head (user commands may run before a server)."""
     db = Database(settings.database_url, threads=1)
     db.upgrade()
+    return db
+
+
+def _db(settings: Settings, args: argparse.Namespace) -> int:
+    db = _database(settings)
     print(f"database at head: {db.engine.url.render_as_string(hide_password=True)}")
     return 0
 
 
 def _user_create(settings: Settings, args: argparse.Namespace) -> int:
-    from safestream.auth import hash_password, validate_password, validate_username
-    from safestream.database import Database
-    from safestream.store import repo
-    from safestream.store.errors import UserExists
-
     password = args.password or os.environ.get("SAFESTREAM_PASSWORD") or getpass.getpass()
     try:
         validate_username(args.username, settings.max_username_length)
@@ -156,8 +159,7 @@ def _user_create(settings: Settings, args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"safestream: {exc}", file=sys.stderr)
         return 2
-    db = Database(settings.database_url, threads=1)
-    db.upgrade()
+    db = _database(settings)
     hashed = hash_password(password, rounds=settings.bcrypt_rounds)
     try:
         db.run_sync(repo.create_user, args.username, args.email, hashed, args.role)
@@ -169,13 +171,8 @@ def _user_create(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _user_promote(settings: Settings, args: argparse.Namespace) -> int:
-    from safestream.database import Database
-    from safestream.store import repo
-    from safestream.store.errors import UserNotFound
-
-    db = Database(settings.database_url, threads=1)
     try:
-        db.run_sync(repo.set_role, args.username, args.role)
+        _database(settings).run_sync(repo.set_role, args.username, args.role)
     except UserNotFound:
         print(f"safestream: no user {args.username!r}", file=sys.stderr)
         return 1
@@ -184,11 +181,7 @@ def _user_promote(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _user_list(settings: Settings, args: argparse.Namespace) -> int:
-    from safestream.database import Database
-    from safestream.store import repo
-
-    db = Database(settings.database_url, threads=1)
-    for user in db.run_sync(repo.list_users):
+    for user in _database(settings).run_sync(repo.list_users):
         print(f"{user.username:30} {user.role:10} {user.email or ''}")
     return 0
 
