@@ -169,11 +169,10 @@ class Room(Actor):
             self._services.metrics.refused[refusal.code] += 1
             member.outbox.offer(encode(error_frame(refusal.code, refusal.detail)))
             return
-        self._seq += 1
         stamped = ChatMessage(
             id=new_message_id(),
             room=self.room,
-            seq=self._seq,
+            seq=self._seq + 1,
             user=post.user,
             original=post.text,
             text=post.text,
@@ -185,6 +184,7 @@ class Room(Actor):
             self._services.metrics.refused["room_busy"] += 1
             member.outbox.offer(encode(error_frame("room_busy", "room is busy, try again")))
             return
+        self._seq = stamped.seq
         self._rules.accepted(post, trio.current_time())
         self._posted += 1
 

@@ -9,7 +9,7 @@ Viewers are plain `Outbox`es joined to rooms, as a Connection would.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,14 +130,17 @@ def node_settings(tmp_path: Path, **overrides: Any) -> Settings:
 
 @asynccontextmanager
 async def open_node(
-    tmp_path: Path, classifier: Classifier | None = None, **overrides: Any
+    tmp_path: Path,
+    classifier: Classifier | None = None,
+    offload: Callable[..., Awaitable[Any]] | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[Node]:
     settings = node_settings(tmp_path, **overrides)
     db = InlineDatabase(settings.database_url, threads=1)
     db.upgrade()
     services = Services(settings, db, classifier or KeywordClassifier())
     services.sanctions = Sanctions(clock=trio.current_time)  # mutes follow the test clock
-    services.offload = run_inline
+    services.offload = offload or run_inline
     try:
         async with ActorSystem.open(build_tree(services), name="safestream") as system:
             services.system = system

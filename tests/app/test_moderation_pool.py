@@ -7,10 +7,8 @@ from typing import Any
 
 import pytest
 import trio
-from appkit import FlakyClassifier, Node, open_node
+from appkit import FlakyClassifier, open_node
 
-from actors import ChildSpec
-from safestream.app import build_tree
 from safestream.moderation.classifiers import KeywordClassifier
 from safestream.moderation.pool import ModerationUnavailable
 
@@ -77,15 +75,11 @@ async def test_crashed_model_fail_open_delivers_marked_unscored(
 async def test_model_slower_than_timeout_applies_failure_mode(
     tmp_path: Path, autojump_clock: trio.testing.MockClock
 ) -> None:
-    async with open_node(tmp_path, moderation_timeout_secs=2.0) as node:
+    async def slow_offload(fn: Any, *args: Any, limiter: Any = None) -> Any:
+        await trio.sleep(2.5)
+        return fn(*args)
 
-        async def slow_offload(fn: Any, *args: Any, limiter: Any = None) -> Any:
-            await trio.sleep(2.5)
-            return fn(*args)
-
-        node.services.offload = slow_offload
-        await node.system.root.terminate_child("moderation")  # restart it with the slow model
-        await node.system.root.start_child(_moderation_spec(node))
+    async with open_node(tmp_path, offload=slow_offload, moderation_timeout_secs=2.0) as node:
         ann = await node.join("ann")
         await ann.post("hello")
         held = await ann.frame("held")
@@ -94,9 +88,17 @@ async def test_model_slower_than_timeout_applies_failure_mode(
             await node.services.moderation.score(["x"])
 
 
-def _moderation_spec(node: Node) -> ChildSpec:
-    tree = build_tree(node.services)
-    return next(spec for spec in tree.specs if spec.name == "moderation")
+async def test_model_just_within_timeout_is_delivered(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async def offload(fn: Any, *args: Any, limiter: Any = None) -> Any:
+        await trio.sleep(1.9)
+        return fn(*args)
+
+    async with open_node(tmp_path, offload=offload, moderation_timeout_secs=2.0) as node:
+        ann = await node.join("ann")
+        await ann.post("hello")
+        assert (await ann.frame("chat"))["action"] == "allow"
 
 
 def test_keyword_model_is_deterministic() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import trio
 from appkit import open_node
@@ -169,3 +170,25 @@ async def test_crashed_room_closes_members_to_recover_and_restarts_with_its_hist
         assert (await bob.frame("chat"))["seq"] == 2
         rooms = node.system.snapshot()["children"][2]["children"]
         assert rooms[0]["restarts"] == 1
+
+
+async def test_full_pipeline_refuses_with_room_busy_and_keeps_seq_dense(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    gate = trio.Event()
+
+    async def blocked_offload(fn: Any, *args: Any, limiter: Any = None) -> Any:
+        await gate.wait()
+        return fn(*args)
+
+    async with open_node(
+        tmp_path, offload=blocked_offload, room_mailbox_size=2, moderation_batch_size=1
+    ) as node:
+        ann = await node.join("ann")
+        for text in ("a", "b", "c", "d"):
+            await ann.post(text)
+        # one message in the model, two queued behind it: the fourth is refused
+        assert (await ann.frame("error"))["code"] == "room_busy"
+        gate.set()
+        chats = await ann.frames("chat", count=3)
+        assert [(c["message"], c["seq"]) for c in chats] == [("a", 1), ("b", 2), ("c", 3)]
