@@ -113,6 +113,9 @@ class Connection(Actor):
                     nursery.start_soon(self._reader, room, nursery.cancel_scope)
                     nursery.start_soon(self._watch_stop)
         finally:
+            # A closed outbox refuses offers, so the room drops this member even if the
+            # Leave below cannot reach it.
+            self._outbox.close(CloseCode.NORMAL, "connection closed")
             if room is not None:
                 try:
                     room.tell_nowait(Leave(self.conn_id))
