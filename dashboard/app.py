@@ -134,6 +134,7 @@ class Dashboard:
         self.password_in.value = ""
         self.token, self.username = login.access_token, login.username
         self.logout_button.name = f"Log out {login.username}"
+        self.tree.set_admin(login.role == "admin")  # fault injection is for admins only
         self.login_form.visible, self.console.visible = False, True
         doc = pn.state.curdoc
         assert doc is not None, "login runs in a session"
@@ -151,6 +152,7 @@ class Dashboard:
             self.feed.stop(timeout=2.0)
             self.feed = None
         self.token = None
+        self.tree.set_admin(False)
         self.login_form.visible, self.console.visible = True, False
 
     def _destroyed(self, _context: object) -> None:
@@ -179,7 +181,7 @@ class Dashboard:
         self.status = pn.widgets.StaticText(name="Feed", value="connecting…")
         self.model = pn.widgets.StaticText(name="Model", value="")
         self.charts = Charts()
-        self.tree = TreeView()
+        self.tree = TreeView(self.api, self.say)
         self.table = MessagesView(self.api, self.say)
         self.held = HeldView(self.api, self.say)
         self.actions = ActionsView(self.api, self.say)

@@ -298,3 +298,16 @@ class ApiClient:
         return list(
             (await self.request("GET", "/api/admin/audit", params=params)).get("actions", [])
         )
+
+    # fault injection --------------------------------------------------------------------
+
+    async def crash_actor(self, path: str) -> JSON:
+        """Crash the live actor at `path` (e.g. "/safestream/gifts") so its supervisor
+        restarts it: `{"status": "crash sent", "path": ...}`.
+
+        Admins only (403 otherwise), and only when the app allows fault injection (demo
+        mode or FAULT_INJECTION=1; 404 otherwise); 404 too for a path with no live actor.
+        """
+        if not path.startswith("/"):
+            raise ValueError(f"an actor path starts with '/', not {path[:60]!r}")
+        return dict(await self.request("POST", "/api/admin/actors/crash", json_body={"path": path}))

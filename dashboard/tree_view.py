@@ -5,12 +5,18 @@ Its dot has the status colour (green running, orange restarting, pink failed, ..
 the name are the status, the restart count and a mailbox bar (depth / capacity), then the
 last error. All text is drawn on the canvas or in Tabulator cells, never as HTML.
 `update(snapshot)` is called with every snapshot the live feed receives.
+
+Admins (`set_admin(True)`) also get fault injection: pick an actor of the current tree,
+"Crash (fault injection)", then "Confirm crash" sends `POST /api/admin/actors/crash`; the
+next snapshots show its supervisor restarting it (restart count, last error, log lines).
+When the app refuses (fault injection off, unknown actor, not an admin) its detail shows.
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -18,9 +24,13 @@ import panel as pn
 from bokeh.models import ColumnDataSource, HoverTool, Range1d
 from bokeh.plotting import figure
 
+from dashboard.client import ApiClient, ApiError
 from dashboard.frames import tree_changes, tree_edges, tree_rows
 
 __all__ = ["TreeView"]
+
+ApiFactory = Callable[[], ApiClient]
+Say = Callable[[bool, str], None]
 
 ROW_PX = 34
 BAR_WIDTH = 2.0
@@ -41,9 +51,14 @@ TABLE_COLUMNS = [
 
 
 class TreeView:
-    """Draws one snapshot at a time; keeps a log of what changed between snapshots."""
+    """Draws one snapshot at a time; keeps a log of what changed between snapshots.
 
-    def __init__(self) -> None:
+    `api` and `say` (as for the moderation views) are used by the admin-only crash control;
+    without `api` it stays hidden.
+    """
+
+    def __init__(self, api: ApiFactory | None = None, say: Say | None = None) -> None:
+        self.api, self.say = api, say
         self.nodes = ColumnDataSource(_empty_nodes())
         self.edges = ColumnDataSource({"xs": [], "ys": []})
         self.x_range = Range1d(start=-0.4, end=10)
@@ -106,19 +121,119 @@ class TreeView:
             titles={"mailbox_pct": "mailbox"},
         )
         self.log = pn.widgets.TextAreaInput(
-            name="Changes", value="", disabled=True, height=180, sizing_mode="stretch_width"
-        )
+            label="Changes", value="", disabled=True, height=180, sizing_mode="stretch_width",
+            css_classes=["tree-log"],
+        )  # fmt: skip
         self._lines: deque[str] = deque(maxlen=LOG_LINES)
         self._rows: list[dict[str, Any]] = []
-        self.summary = pn.widgets.StaticText(name="Actors", value="waiting for the first snapshot")
+        self.summary = pn.widgets.StaticText(label="Actors", value="waiting for the first snapshot")
+        self.crash_controls = self._build_crash_controls()
         self.layout = pn.Column(
             self.summary,
+            self.crash_controls,
             pn.pane.Bokeh(self.fig, sizing_mode="stretch_width"),
             self.table,
             self.log,
             sizing_mode="stretch_width",
             name="Supervision tree",
         )
+
+    # fault injection (admins) ----------------------------------------------------------
+
+    def _build_crash_controls(self) -> pn.Column:
+        self.actor = pn.widgets.Select(
+            label="Actor", options=[], width=320, css_classes=["crash-actor"]
+        )
+        self.crash_button = pn.widgets.Button(
+            label="Crash (fault injection)", color="danger", align="end", width=200,
+            disabled=True,
+        )  # fmt: skip
+        self.crash_button.on_click(self._ask)
+        # Paths and the app's answers are shown as plain text (`Str` escapes), never HTML.
+        self.confirm_text = pn.pane.Str("", margin=(12, 10, 0, 10))
+        self.confirm_button = pn.widgets.Button(
+            label="Confirm crash", color="danger", align="end", width=140
+        )
+        self.confirm_button.on_click(self._confirm)
+        self.cancel_button = pn.widgets.Button(label="Cancel", align="end", width=100)
+        self.cancel_button.on_click(self._cancel)
+        self.confirm_row = pn.Row(
+            self.confirm_text, self.confirm_button, self.cancel_button, visible=False
+        )
+        self.outcome = pn.pane.Str("", visible=False, css_classes=["crash-outcome"])
+        self._pending: str | None = None
+        return pn.Column(
+            pn.pane.Markdown(
+                "**Fault injection** (admins): crash an actor and watch its supervisor "
+                "restart it below. The app allows it in demo mode or with `FAULT_INJECTION=1`."
+            ),
+            pn.Row(self.actor, self.crash_button),
+            self.confirm_row,
+            self.outcome,
+            visible=False,
+            css_classes=["crash-controls"],
+            sizing_mode="stretch_width",
+        )
+
+    def set_admin(self, admin: bool) -> None:
+        """Show the crash control to admins (and only when there is an API to call)."""
+        self.crash_controls.visible = admin and self.api is not None
+        if not admin:
+            self._cancel()
+            self.outcome.visible = False
+
+    def note(self, line: str) -> None:
+        """Add one line of our own (a crash request) to the change log."""
+        self._lines.appendleft(f"{time.strftime('%H:%M:%S')}  {line}")
+        self.log.value = "\n".join(self._lines)
+
+    def _set_choices(self, rows: list[dict[str, Any]]) -> None:
+        # Every supervised actor (not the root: nothing above it would restart it).
+        choices = [str(r["path"]) for r in rows if r["parent"]]
+        if choices != list(self.actor.options):
+            chosen = self.actor.value
+            self.actor.options = choices
+            if chosen in choices:
+                self.actor.value = chosen
+        self.crash_button.disabled = not choices
+
+    def _ask(self, _event: object = None) -> None:
+        path = self.actor.value
+        if not path:
+            self._tell(False, "select an actor first")
+            return
+        self._pending = str(path)
+        self.confirm_text.object = f"Crash {path}? Its supervisor should restart it."
+        self.confirm_row.visible = True
+
+    def _cancel(self, _event: object = None) -> None:
+        self._pending = None
+        self.confirm_row.visible = False
+
+    async def _confirm(self, _event: object = None) -> None:
+        path, self._pending = self._pending, None
+        self.confirm_row.visible = False
+        if path is None or self.api is None:
+            return
+        self.crash_button.disabled = True
+        try:
+            async with self.api() as api:
+                await api.crash_actor(path)
+        except ApiError as exc:
+            self._tell(False, f"crash {path} refused ({exc.status}): {exc.detail}")
+            return
+        finally:
+            self.crash_button.disabled = not self.actor.options
+        self.note(f"{path}: crash requested (fault injection)")
+        self._tell(True, f"crash sent to {path}; watch its restart below")
+
+    def _tell(self, ok: bool, text: str) -> None:
+        self.outcome.object = text
+        self.outcome.visible = True
+        if self.say is not None:
+            self.say(ok, text)
+
+    # drawing ----------------------------------------------------------------------------
 
     def update(self, snapshot: dict[str, Any]) -> None:
         rows = tree_rows(snapshot)
@@ -128,6 +243,7 @@ class TreeView:
                 self._lines.appendleft(f"{stamp}  {line}")
             self.log.value = "\n".join(self._lines)
         self._rows = rows
+        self._set_choices(rows)
         self._draw(rows)
         failing = sum(1 for r in rows if r["status"] != "running")
         restarts = sum(r["restarts"] for r in rows)

@@ -66,6 +66,7 @@ class DashboardProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.3)
+        self.stop()  # never leave a half-started child behind (nor its Popen to warn)
         raise RuntimeError(f"dashboard did not start:\n{self.log.read_text()[-3000:]}")
 
     def stop(self) -> None:

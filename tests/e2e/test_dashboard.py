@@ -122,6 +122,7 @@ def test_dashboard_shows_live_messages_mutes_from_the_table_and_watches_a_restar
         expect(log).to_have_value(re.compile(r"/safestream/gifts: error InjectedCrash: "))
         expect(page.get_by_text("1 restarts in total")).to_be_visible()
         assert page.evaluate("window.sameDocument") is True
+        page.set_viewport_size({"width": 1400, "height": 1280})  # tree, table and log
         page.wait_for_timeout(4500)  # let the notification fade for the picture
         page.screenshot(path=str(IMG / "dashboard-tree.png"), full_page=True)
         assert dialogs == []
