@@ -40,7 +40,9 @@ from typing import Any
 
 import httpx
 import trio
-from trio_websocket import ConnectionClosed, HandshakeError, open_websocket_url
+from trio_websocket import ConnectionClosed, HandshakeError
+
+from safestream.chat_client import open_chat_socket
 
 HOST = "127.0.0.1"
 MESSAGE_QUEUE = 100_000  # frames a viewer may have unread; trio-websocket's default is 1
@@ -109,19 +111,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@asynccontextmanager
-async def open_socket(url: str) -> AsyncIterator[Any]:
-    """`open_websocket_url` that always closes its TCP stream (see tests/server/serverkit)."""
-    async with open_websocket_url(
-        url, message_queue_size=MESSAGE_QUEUE, connect_timeout=15, disconnect_timeout=5
-    ) as ws:
-        try:
-            yield ws
-        finally:
-            stream = getattr(ws, "_stream", None)
-            if stream is not None:
-                with trio.CancelScope(shield=True):
-                    await stream.aclose()
+def open_socket(url: str) -> Any:
+    """A viewer socket with a deep unread queue that always closes its TCP stream."""
+    return open_chat_socket(
+        url, unread_frames=MESSAGE_QUEUE, connect_timeout=15, disconnect_timeout=5
+    )
 
 
 def server_env(data_dir: Path, port: int) -> dict[str, str]:

@@ -13,12 +13,37 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection, open_websocket_url
 
-__all__ = ["format_frame", "main"]
+__all__ = ["format_frame", "main", "open_chat_socket"]
+
+UNREAD_FRAMES = 4096
+
+
+@asynccontextmanager
+async def open_chat_socket(
+    url: str, *, unread_frames: int = UNREAD_FRAMES, **options: Any
+) -> AsyncIterator[WebSocketConnection]:
+    """`open_websocket_url` that always closes its TCP stream.
+
+    trio-websocket's client waits for the server's TCP close after a server-initiated
+    close handshake; a caller that leaves first would leave the socket open. And with a
+    full queue of unread frames its reader blocks, so a close handshake never ends: the
+    queue here is large (`unread_frames`).
+    """
+    async with open_websocket_url(url, message_queue_size=unread_frames, **options) as ws:
+        try:
+            yield ws
+        finally:
+            stream = getattr(ws, "_stream", None)
+            if stream is not None:
+                with trio.CancelScope(shield=True):
+                    await stream.aclose()
 
 
 def format_frame(frame: dict[str, Any]) -> str:
@@ -58,7 +83,7 @@ async def _send_lines(ws: WebSocketConnection) -> None:
 
 
 async def chat(url: str, user: str, token: str, room: str) -> None:
-    async with open_websocket_url(f"{url}/ws/{user}?room={room}") as ws:
+    async with open_chat_socket(f"{url}/ws/{user}?room={room}") as ws:
         await ws.send_message(json.dumps({"type": "auth", "token": token}))
         try:
             async with trio.open_nursery() as nursery:

@@ -82,6 +82,14 @@ class AppProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+        try:
+            self._wait_healthy()
+        except BaseException:
+            self.stop()  # never leave a half-started server (or its Popen) behind
+            raise
+
+    def _wait_healthy(self) -> None:
+        assert self.process is not None and self.log is not None
         deadline = time.monotonic() + START_TIMEOUT_SECS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -95,7 +103,10 @@ class AppProcess:
         raise RuntimeError(f"server did not start:\n{self.log.read_text()[-3000:]}")
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
+        if self.process is None:
+            return
+        if self.process.poll() is not None:
+            self.process.wait()
             return
         self.process.send_signal(signal.SIGINT)
         try:

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import trio
-from trio_websocket import WebSocketConnection, open_websocket_url
+from trio_websocket import WebSocketConnection
 
+from safestream.chat_client import open_chat_socket
 from safestream.settings import Settings
 
-MESSAGE_QUEUE = 4096
 SECRET = "test-secret-" + "x" * 40
 
 
@@ -89,24 +89,9 @@ class Viewer:
                     return frame
 
 
-@asynccontextmanager
-async def open_socket(url: str) -> AsyncIterator[WebSocketConnection]:
-    """`open_websocket_url` that always closes its TCP stream.
-
-    trio-websocket's client waits for the server's TCP close after a server-initiated
-    close handshake; if the test leaves first, the stream is never closed and Python
-    reports an unclosed socket. Closing it here keeps `filterwarnings = error` honest.
-    Its queue of unread messages is large: with a full queue trio-websocket's reader
-    blocks and the close handshake of a test that did not read everything never ends.
-    """
-    async with open_websocket_url(url, message_queue_size=MESSAGE_QUEUE) as ws:
-        try:
-            yield ws
-        finally:
-            stream = getattr(ws, "_stream", None)
-            if stream is not None:
-                with trio.CancelScope(shield=True):
-                    await stream.aclose()
+def open_socket(url: str) -> AbstractAsyncContextManager[WebSocketConnection]:
+    """A client socket that closes cleanly (see `open_chat_socket`)."""
+    return open_chat_socket(url)
 
 
 @asynccontextmanager
