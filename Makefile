@@ -35,7 +35,8 @@ pytest: install
 test: lint typecheck pytest
 
 bench: install
-	$(PY) -m load.bench_models
+	$(PY) load/bench_models.py
+	$(PY) load/bench_fanout.py --start-server --viewers 200 --messages 20 --rate 2 --seconds 60
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
