@@ -41,7 +41,7 @@ __all__ = ["build_tree", "load_model", "serve"]
 def load_model(settings: Settings) -> Classifier:
     """The configured classifier (blocking: call in a worker thread)."""
     spec = settings.moderation_model
-    if settings.disable_detoxify and spec.startswith("detoxify"):
+    if settings.disable_detoxify and "detoxify" in spec:
         spec = "default"
     return load_classifier(spec, torch_threads=settings.torch_threads)
 

@@ -81,3 +81,19 @@ def test_clients_need_no_secret_but_a_server_does() -> None:
 def test_zero_is_refused_where_it_would_break_the_server(name: str) -> None:
     with pytest.raises(ConfigError, match=name):
         Settings.from_env({"JWT_SECRET_KEY": SECRET, name: "0"})
+
+
+def test_disable_detoxify_keeps_torch_detoxify_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    from safestream import app
+
+    asked: list[str] = []
+    monkeypatch.setattr(app, "load_classifier", lambda spec, torch_threads: asked.append(spec))
+    settings = Settings.from_env(
+        {
+            "JWT_SECRET_KEY": SECRET,
+            "DISABLE_DETOXIFY": "1",
+            "MODERATION_MODEL": "default+detoxify-checkpoint:/x.ckpt",
+        }
+    )
+    app.load_model(settings)
+    assert asked == ["default"]
