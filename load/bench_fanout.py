@@ -134,6 +134,7 @@ def server_env(data_dir: Path, port: int) -> dict[str, str]:
             "MAX_CONNECTIONS_PER_IP": "5000",
             "MAX_CONNECTIONS_PER_USER": "5000",
             "MAX_CONNECTIONS": "5000",
+            "LOGIN_ATTEMPTS_PER_MINUTE": "100000",
         }
     )
     return env

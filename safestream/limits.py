@@ -10,10 +10,10 @@ Example:
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
-__all__ = ["ConnectionLimits", "LimitExceeded", "TokenBucket"]
+__all__ = ["ConnectionLimits", "KeyedRateLimiter", "LimitExceeded", "TokenBucket"]
 
 
 class TokenBucket:
@@ -40,6 +40,35 @@ class TokenBucket:
     def retry_after(self) -> float:
         """Seconds until the next token, as of the last `take`."""
         return max(0.0, (1.0 - self._tokens) / self._rate)
+
+
+class KeyedRateLimiter:
+    """One TokenBucket per key (an IP, a username), at most `max_keys` remembered.
+
+    The least recently used key is forgotten first, so memory stays bounded whatever
+    the number of distinct keys an attacker sends.
+    """
+
+    def __init__(self, *, rate: float, burst: int, max_keys: int = 10_000) -> None:
+        if max_keys < 1:
+            raise ValueError("max_keys must be >= 1")
+        self._rate = rate
+        self._burst = burst
+        self._max_keys = max_keys
+        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
+
+    def take(self, key: str, *, now: float) -> float:
+        """Spend one event for `key`: 0.0 when allowed, else seconds until it would be."""
+        bucket = self._buckets.pop(key, None)
+        if bucket is None:
+            bucket = TokenBucket(rate=self._rate, burst=self._burst, now=now)
+        self._buckets[key] = bucket
+        while len(self._buckets) > self._max_keys:
+            self._buckets.popitem(last=False)
+        return 0.0 if bucket.take(now=now) else max(bucket.retry_after(), 1e-3)
+
+    def __len__(self) -> int:
+        return len(self._buckets)
 
 
 class LimitExceeded(Exception):

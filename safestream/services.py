@@ -20,7 +20,7 @@ import trio
 
 from actors import ActorError
 from safestream.database import Database
-from safestream.limits import ConnectionLimits
+from safestream.limits import ConnectionLimits, KeyedRateLimiter
 from safestream.metrics import Metrics
 from safestream.moderator_feed import FeedEvent
 from safestream.sanctions import Sanctions
@@ -51,6 +51,7 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     sanctions: Sanctions = field(default_factory=Sanctions)
     limits: ConnectionLimits = field(init=False)
+    login_attempts: KeyedRateLimiter = field(init=False)
     system: ActorSystem | None = None
     offload: Callable[..., Awaitable[Any]] = trio.to_thread.run_sync
     _rooms: RoomSupervisor | None = None
@@ -64,6 +65,8 @@ class Services:
             max_per_user=self.settings.max_connections_per_user,
             max_per_ip=self.settings.max_connections_per_ip,
         )
+        per_minute = self.settings.login_attempts_per_minute
+        self.login_attempts = KeyedRateLimiter(rate=per_minute / 60.0, burst=per_minute)
 
     @classmethod
     def create(cls, settings: Settings, classifier: Classifier) -> Services:

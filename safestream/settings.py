@@ -54,6 +54,7 @@ POSITIVE = frozenset(
         "bcrypt_rounds",
         "jwt_expire_minutes",
         "app_port",
+        "login_attempts_per_minute",
     }
 )
 
@@ -94,6 +95,7 @@ class Settings:
     max_username_length: int = 50  # MAX_USERNAME_LENGTH
     min_password_length: int = 8  # MIN_PASSWORD_LENGTH (demo accounts are exempt)
     bcrypt_rounds: int = 12  # BCRYPT_ROUNDS
+    login_attempts_per_minute: int = 10  # LOGIN_ATTEMPTS_PER_MINUTE: per IP and per username
     max_message_length: int = 500  # MAX_MESSAGE_LENGTH: characters of one chat message
     max_frame_bytes: int = 8192  # MAX_FRAME_BYTES: bigger frames close the socket (1009)
     messages_per_second: float = 5.0  # MESSAGES_PER_SECOND: sustained frames per connection

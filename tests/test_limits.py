@@ -2,7 +2,7 @@
 
 import pytest
 
-from safestream.limits import ConnectionLimits, LimitExceeded, TokenBucket
+from safestream.limits import ConnectionLimits, KeyedRateLimiter, LimitExceeded, TokenBucket
 
 
 def test_bucket_allows_exactly_the_burst_then_refuses() -> None:
@@ -58,3 +58,21 @@ def test_release_forgets_empty_counters() -> None:
     limits.acquire("a", "1")
     limits.release("a", "1")
     assert limits.total == 0 and not limits.per_user and not limits.per_ip
+
+
+def test_keyed_limiter_counts_each_key_and_reports_the_wait() -> None:
+    limiter = KeyedRateLimiter(rate=1.0, burst=2)
+    assert limiter.take("a", now=0.0) == 0.0
+    assert limiter.take("a", now=0.0) == 0.0
+    assert limiter.take("a", now=0.0) == pytest.approx(1.0)
+    assert limiter.take("b", now=0.0) == 0.0
+    assert limiter.take("a", now=1.0) == 0.0
+
+
+def test_keyed_limiter_forgets_least_recent_keys_beyond_max() -> None:
+    limiter = KeyedRateLimiter(rate=1.0, burst=1, max_keys=2)
+    limiter.take("a", now=0.0)
+    limiter.take("b", now=0.0)
+    limiter.take("c", now=0.0)
+    assert len(limiter) == 2
+    assert limiter.take("a", now=0.0) == 0.0  # forgotten, so a fresh bucket

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import trio
 from quart import Blueprint, request
 
 from safestream.accounts import LoginFailed, login, register
@@ -37,6 +38,21 @@ def user_json(user: UserRecord) -> dict[str, Any]:
     }
 
 
+def throttle(services: Services, *keys: str) -> None:
+    """Refuse with 429 when any key (IP, username) spent its LOGIN_ATTEMPTS_PER_MINUTE.
+
+    Slows password guessing against one account from many IPs, and against many
+    accounts from one IP; bcrypt's cost makes each attempt expensive for us too.
+    """
+    now = trio.current_time()
+    waits = [services.login_attempts.take(key, now=now) for key in keys]
+    if any(waits):
+        retry = max(waits)
+        raise ApiError(
+            429, "too_many_attempts", f"too many attempts, retry in {retry:.0f} seconds", retry
+        )
+
+
 def auth_blueprint(services: Services) -> Blueprint:
     bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -50,6 +66,7 @@ def auth_blueprint(services: Services) -> Blueprint:
             not isinstance(email, str) or len(email) > MAX_EMAIL_LENGTH or "@" not in email
         ):
             raise ApiError(422, "invalid_email", "email must look like name@host")
+        throttle(services, f"ip:{request.remote_addr}")
         try:
             user = await register(services, username, email, password)
         except InvalidUsername as exc:
@@ -69,6 +86,7 @@ def auth_blueprint(services: Services) -> Blueprint:
         username, password = data.get("username"), data.get("password")
         if not isinstance(username, str) or not isinstance(password, str) or not username:
             raise ApiError(422, "invalid_request", "username and password are required")
+        throttle(services, f"ip:{request.remote_addr}", f"user:{username[:100]}")
         try:
             token, user = await login(services, username, password)
         except LoginFailed as exc:

@@ -27,11 +27,14 @@ __all__ = ["ApiError", "bearer_token", "current_user", "int_arg", "json_body", "
 class ApiError(Exception):
     """An HTTP error with a JSON body."""
 
-    def __init__(self, status: int, code: str, detail: str) -> None:
+    def __init__(
+        self, status: int, code: str, detail: str, retry_after: float | None = None
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.code = code
         self.detail = detail
+        self.retry_after = retry_after
 
     def body(self) -> dict[str, Any]:
         return {"detail": self.detail, "error": self.code}

@@ -66,6 +66,7 @@ class AppProcess:
                 "APP_HOST": "127.0.0.1",
                 "APP_PORT": str(self.port),
                 "BCRYPT_ROUNDS": "4",
+                "LOGIN_ATTEMPTS_PER_MINUTE": "10000",
                 "GIFT_INTERVAL_SECS": "0",
                 "MODERATION_MODEL": "keyword",
             }

@@ -58,6 +58,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "database_url": f"sqlite:///{tmp_path}/safestream.db",
         "data_dir": str(tmp_path),
         "bcrypt_rounds": 4,
+        "login_attempts_per_minute": 10000,
         "gift_interval_secs": 0.0,
         "moderation_model": "keyword",
         "auth_timeout_secs": 2.0,

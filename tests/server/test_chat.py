@@ -171,3 +171,18 @@ async def test_register_login_me_and_errors(server: Server) -> None:
     wrong = await http.post("/auth/login", data={"username": "newbie", "password": "nope"})
     assert wrong.status_code == 401
     assert (await http.get("/auth/me")).status_code == 401
+
+
+@pytest.mark.parametrize("settings_overrides", [{"login_attempts_per_minute": 3}])
+async def test_login_attempts_are_throttled_per_username(server: Server) -> None:
+    for _ in range(3):
+        wrong = await server.http.post(
+            "/auth/login", data={"username": "demo_user", "password": "nope"}
+        )
+        assert wrong.status_code == 401
+    throttled = await server.http.post(
+        "/auth/login", data={"username": "demo_user", "password": "demo_user"}
+    )
+    assert throttled.status_code == 429
+    assert throttled.json()["error"] == "too_many_attempts"
+    assert int(throttled.headers["Retry-After"]) >= 1
