@@ -17,6 +17,7 @@ from safestream.web.api_routes import api_blueprint
 from safestream.web.auth_routes import auth_blueprint
 from safestream.web.deps import ApiError
 from safestream.web.gift_routes import gift_blueprint
+from safestream.web.openapi import openapi_blueprint
 from safestream.web.ui_routes import ui_blueprint
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ def create_app(services: Services) -> QuartTrio:
     app.register_blueprint(admin_blueprint(services))
     app.register_blueprint(gift_blueprint(services))
     app.register_blueprint(ui_blueprint(services))
+    app.register_blueprint(openapi_blueprint(services))
 
     @app.errorhandler(ApiError)
     async def api_error(error: ApiError) -> tuple[Response, int]:
