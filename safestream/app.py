@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 import trio
 from hypercorn.config import Config
@@ -33,6 +34,7 @@ from safestream.persistence import PersistenceWriter
 from safestream.room_supervisor import RoomSupervisor
 from safestream.services import Services
 from safestream.settings import Settings
+from safestream.store import repo
 from safestream.web.asgi import build_asgi
 
 __all__ = ["build_tree", "load_model", "serve"]
@@ -133,6 +135,7 @@ async def serve(
     await trio.to_thread.run_sync(services.db.upgrade)
     if settings.demo:
         await ensure_demo_accounts(services)
+    await load_sanctions(services)
     stop = trio.Event() if shutdown is None else shutdown
     try:
         async with ActorSystem.open(build_tree(services), name="safestream") as system:
@@ -147,6 +150,16 @@ async def serve(
             )
     finally:
         services.db.dispose()
+
+
+async def load_sanctions(services: Services) -> None:
+    """Stored mutes and bans that are still running apply again after a restart."""
+    now = datetime.fromtimestamp(services.sanctions.now(), UTC)
+    for user in await services.db.run(repo.active_sanctions, now):
+        if user.muted_until is not None and user.muted_until > now:
+            services.sanctions.mute_until(user.username, user.muted_until.timestamp())
+        if user.banned_until is not None and user.banned_until > now:
+            services.sanctions.ban(user.username, user.banned_until.timestamp())
 
 
 def _shutdown_trigger(

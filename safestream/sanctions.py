@@ -30,7 +30,10 @@ class Sanctions:
 
     def mute(self, user: str, seconds: float) -> float:
         """Mute `user` for `seconds` from now; returns the epoch time it ends."""
-        until = self._clock() + seconds
+        return self.mute_until(user, self._clock() + seconds)
+
+    def mute_until(self, user: str, until: float) -> float:
+        """Mute `user` until the epoch time `until` (e.g. a stored mute at start-up)."""
         self._muted[user] = until
         return until
 

@@ -40,6 +40,7 @@ from .records import (
 )
 from .repo import (
     STATUS_TRANSITIONS,
+    active_sanctions,
     audit_log,
     create_user,
     ensure_room,
@@ -55,6 +56,7 @@ from .repo import (
     room_history,
     save_room_policy,
     set_ban,
+    set_mute,
     set_role,
     top_gifters,
     update_message_status,
@@ -78,6 +80,7 @@ __all__ = [
     "UserExists",
     "UserNotFound",
     "UserRecord",
+    "active_sanctions",
     "alembic_config",
     "audit_log",
     "create_user",
@@ -97,6 +100,7 @@ __all__ = [
     "save_room_policy",
     "session_factory",
     "set_ban",
+    "set_mute",
     "set_role",
     "top_gifters",
     "update_message_status",

@@ -47,6 +47,7 @@ def user_record(u: User) -> UserRecord:
         created_at=u.created_at,
         banned_until=u.banned_until,
         ban_reason=u.ban_reason,
+        muted_until=u.muted_until,
     )
 
 

@@ -96,6 +96,7 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     banned_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ban_reason: Mapped[str | None] = mapped_column(Text)
+    muted_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Room(Base):

@@ -82,6 +82,7 @@ class UserRecord:
     created_at: datetime
     banned_until: datetime | None = None
     ban_reason: str | None = None
+    muted_until: datetime | None = None
 
     def __post_init__(self) -> None:
         _member("role", self.role, ROLES)

@@ -79,6 +79,8 @@ def admin_blueprint(services: Services) -> Blueprint:
         seconds = _duration(body, DEFAULT_MUTE_SECS)
         assert seconds is not None
         until = services.sanctions.mute(target.username, seconds)
+        stored = datetime.fromtimestamp(until, UTC)
+        await services.db.run(repo.set_mute, target.username, stored)
         for name, room in services.rooms.running():
             notice = notice_frame(name, "timeout", user=target.username, until=until)
             try:
@@ -94,6 +96,7 @@ def admin_blueprint(services: Services) -> Blueprint:
         mod = await moderator()
         target = await _target(services, await json_body(), mod)
         services.sanctions.unmute(target.username)
+        await services.db.run(repo.set_mute, target.username, None)
         await audit(mod.username, "unmute", target.username)
         return {"status": "unmuted", "username": target.username}
 

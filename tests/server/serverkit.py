@@ -6,6 +6,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,9 @@ import httpx
 import trio
 from trio_websocket import WebSocketConnection
 
+from safestream.app import serve
 from safestream.chat_client import open_chat_socket
+from safestream.moderation.classifiers import KeywordClassifier
 from safestream.settings import Settings
 
 SECRET = "test-secret-" + "x" * 40
@@ -49,6 +52,27 @@ class Server:
 
     async def auth_headers(self, username: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {await self.token(username)}"}
+
+
+@asynccontextmanager
+async def running_server(settings: Settings) -> AsyncIterator[Server]:
+    """A real node on a free port in this Trio run, stopped orderly at the end."""
+    shutdown = trio.Event()
+    async with trio.open_nursery() as nursery:
+        urls = await nursery.start(
+            partial(
+                serve,
+                settings,
+                bind="127.0.0.1:0",
+                classifier=KeywordClassifier(),
+                shutdown=shutdown,
+                handle_signals=False,
+            )
+        )
+        url = next(u for u in urls if u.startswith("http://127.0.0.1"))
+        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+            yield Server(url=url, settings=settings, http=http)
+        shutdown.set()
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:

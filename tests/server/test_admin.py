@@ -6,7 +6,7 @@ import json
 
 import pytest
 import trio
-from serverkit import Server, open_socket, raw_get, viewer
+from serverkit import Server, open_socket, raw_get, running_server, viewer
 from trio_websocket import ConnectionClosed
 
 from safestream.database import Database
@@ -305,3 +305,26 @@ async def test_fault_injection_is_off_in_production(server: Server) -> None:
         headers=await server.auth_headers("boss"),
     )
     assert response.status_code == 404
+
+
+async def test_a_mute_is_stored_and_holds_on_a_node_started_later(server: Server) -> None:
+    mod = await server.auth_headers("test_streamer")
+    response = await server.http.post(
+        "/api/admin/mute", json={"username": "demo_user", "duration_secs": 600}, headers=mod
+    )
+    assert response.status_code == 200
+    async with running_server(server.settings) as second:
+        async with viewer(second, "demo_user") as ann:
+            await ann.next("history")
+            await ann.chat("new node, same mute?")
+            assert (await ann.next("error"))["code"] == "muted"
+        unmute = await second.http.post(
+            "/api/admin/unmute",
+            json={"username": "demo_user"},
+            headers=await second.auth_headers("test_streamer"),
+        )
+        assert unmute.status_code == 200
+    async with running_server(server.settings) as third, viewer(third, "demo_user") as ann:
+        await ann.next("history")
+        await ann.chat("free again")
+        assert (await ann.next("chat"))["message"] == "free again"

@@ -30,7 +30,7 @@ def test_upgrade_creates_all_tables_on_empty_db_and_is_idempotent(empty_db_url: 
         store.upgrade(engine)  # second run: nothing to do, no error
         with engine.connect() as conn:
             versions = conn.execute(sa.text("SELECT version_num FROM alembic_version")).all()
-        assert versions == [("0001",)]
+        assert versions == [("0002",)]  # head
     finally:
         engine.dispose()
 

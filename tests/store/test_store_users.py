@@ -124,3 +124,27 @@ def test_room_policy_versions_only_go_up(sessions: sessionmaker[Session]) -> Non
         with pytest.raises(store.StalePolicyVersion):
             store.save_room_policy(s, "main", policy, 2)
         assert store.ensure_room(s, "main").policy == {"toxicity": {"hold": 0.5}}
+
+
+def test_mutes_and_bans_are_stored_and_listed_while_active(
+    sessions: sessionmaker[Session],
+) -> None:
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    with sessions.begin() as s:
+        for name in ("ann", "bob", "cid"):
+            store.create_user(s, name, None, "h")
+        store.set_mute(s, "ann", now + timedelta(minutes=5))
+        store.set_ban(s, "bob", now + timedelta(days=1), "spam")
+        store.set_mute(s, "cid", now - timedelta(minutes=1))  # already over
+    with sessions() as s:
+        active = store.active_sanctions(s, now)
+    assert [
+        (u.username, u.muted_until is not None, u.banned_until is not None) for u in active
+    ] == [
+        ("ann", True, False),
+        ("bob", False, True),
+    ]
+    with sessions.begin() as s:
+        store.set_mute(s, "ann", None)
+    with sessions() as s:
+        assert [u.username for u in store.active_sanctions(s, now)] == ["bob"]

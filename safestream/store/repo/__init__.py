@@ -16,12 +16,14 @@ come back in the order each function documents; ``limit`` is always applied in S
 from __future__ import annotations
 
 from .accounts import (
+    active_sanctions,
     create_user,
     ensure_room,
     get_user,
     list_users,
     save_room_policy,
     set_ban,
+    set_mute,
     set_role,
 )
 from .messages import (
@@ -41,6 +43,7 @@ from .messages import (
 
 __all__ = [
     "STATUS_TRANSITIONS",
+    "active_sanctions",
     "audit_log",
     "create_user",
     "ensure_room",
@@ -56,6 +59,7 @@ __all__ = [
     "room_history",
     "save_room_policy",
     "set_ban",
+    "set_mute",
     "set_role",
     "top_gifters",
     "update_message_status",

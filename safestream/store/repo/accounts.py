@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from .. import _convert as conv
@@ -105,6 +105,29 @@ def set_ban(
     user.ban_reason = reason if until is not None else None
     s.flush()
     return conv.user_record(user)
+
+
+def set_mute(s: Session, username: str, until: datetime | None) -> UserRecord:
+    """Mute a user until ``until`` (aware datetime), or lift the mute with ``None``.
+
+    Raises :class:`UserNotFound`. The audit entry is the caller's, as an ``ActionRow``.
+    """
+    if until is not None and until.tzinfo is None:
+        raise ValueError("until must be timezone-aware")
+    user = _user(s, username, for_update=True)
+    user.muted_until = until
+    s.flush()
+    return conv.user_record(user)
+
+
+def active_sanctions(s: Session, now: datetime) -> list[UserRecord]:
+    """Users banned or muted beyond ``now`` (a node loads them when it starts)."""
+    rows = s.scalars(
+        select(User)
+        .where(or_(User.banned_until > now, User.muted_until > now))
+        .order_by(User.username)
+    )
+    return [conv.user_record(user) for user in rows]
 
 
 # -- rooms -----------------------------------------------------------------------------
