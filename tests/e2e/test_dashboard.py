@@ -34,6 +34,10 @@ IMG = (
     else Path(tempfile.gettempdir()) / "safestream-screenshots"
 )
 IMG.mkdir(parents=True, exist_ok=True)
+
+# The dashboard updates by push through two processes; on a busy 2-core machine a step
+# can take longer than Playwright's 5 s default.
+expect.set_options(timeout=15_000)
 TOXIC = "you are an idiot"
 HTML_LINE = "<img src=x onerror=alert(1)><b>not bold</b>"
 
@@ -81,7 +85,7 @@ def test_dashboard_shows_live_messages_mutes_from_the_table_and_watches_a_restar
         tab(page, "Messages")
         cell = page.locator(".tabulator-cell", has_text=TOXIC)
         expect(cell).to_be_visible(timeout=15_000)
-        expect(page.locator(".tabulator-cell", has_text=HTML_LINE)).to_be_visible()
+        expect(page.locator(".tabulator-cell", has_text=HTML_LINE)).to_be_visible(timeout=15_000)
         assert page.locator("img[src='x']").count() == 0
         assert page.locator(".tabulator-cell b").count() == 0
 
