@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,7 +23,7 @@ import httpx
 import trio
 from trio_websocket import open_websocket_url
 
-START_TIMEOUT_SECS = 60.0
+START_TIMEOUT_SECS = 120.0
 ANSWER_TYPES = ("chat", "held", "blocked", "error")
 
 
@@ -60,12 +61,19 @@ class DashboardProcess:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"dashboard exited early:\n{self.log.read_text()[-3000:]}")
+            # Each GET of the page builds a whole Panel session, which takes seconds on a
+            # busy machine: wait for the port first, then allow one slow first render.
             try:
-                if httpx.get(self.url, timeout=2).status_code == 200:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    pass
+            except OSError:
+                time.sleep(0.3)
+                continue
+            try:
+                if httpx.get(self.url, timeout=60).status_code == 200:
                     return
             except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
+                time.sleep(0.3)
         self.stop()  # never leave a half-started child behind (nor its Popen to warn)
         raise RuntimeError(f"dashboard did not start:\n{self.log.read_text()[-3000:]}")
 
