@@ -5,7 +5,7 @@ OTP rules; an :class:`ActorSystem` runs the tree and exposes a registry, JSON sn
 and a change feed. This package knows nothing about its users. See ``docs/actors.md``.
 """
 
-from .actor import Actor, ActorCell, ActorRef, Crash
+from .actor import Actor, ActorCell
 from .backoff import Backoff
 from .errors import (
     ActorDied,
@@ -20,6 +20,7 @@ from .errors import (
 )
 from .introspection import format_tree
 from .mailbox import Mailbox, MailboxStatistics, OverflowPolicy
+from .ref import ActorRef, Crash
 from .registry import Registry
 from .reply import Envelope, Reply
 from .spec import ChildSpec, Restart, Strategy
