@@ -31,7 +31,6 @@ class Database:
         self.engine = make_engine(url)
         self._sessions = session_factory(self.engine)
         self.limiter = trio.CapacityLimiter(max(1, threads))
-        self.limiter_name = "db"
 
     def upgrade(self) -> None:
         """Apply the migrations to head (blocking; call before serving)."""
