@@ -78,6 +78,11 @@ class RoomSupervisor(Supervisor):
                 )
             )
 
+    def running_room(self, name: str) -> ActorRef[Any] | None:
+        """The room `name` if it is running now (never starts it)."""
+        ref = self.child_ref(f"room:{name}")
+        return ref if ref is not None and ref.alive else None
+
     def running(self) -> list[tuple[str, ActorRef[Any]]]:
         """(room name, ref) of every live room."""
         out = []

@@ -89,10 +89,13 @@ class Services:
     def moderation(self) -> ModerationClient:
         return _started(self._moderation, "moderation")
 
+    def lookup(self, name: str) -> ActorRef[Any] | None:
+        """The registered actor `name`, or None while the tree is starting or restarting it."""
+        return self.system.lookup(name) if self.system else None
+
     @property
     def store(self) -> ActorRef[Any]:
-        ref = self.system.lookup("store") if self.system else None
-        return _started(ref, "store")
+        return _started(self.lookup("store"), "store")
 
     def notify(self, kind: str, data: dict[str, Any]) -> None:
         """Best-effort event for the moderators' live feed; never blocks or raises.
@@ -100,7 +103,7 @@ class Services:
         The feed drops its oldest events when full; while it restarts, events are lost
         (the feed is a live view, the database keeps the record).
         """
-        ref = self.system.lookup("feed") if self.system else None
+        ref = self.lookup("feed")
         if ref is None:
             return
         try:

@@ -15,10 +15,10 @@ import trio
 from quart import Blueprint, Response, websocket
 
 from safestream.auth import Role
-from safestream.moderator_feed import Subscribe
+from safestream.moderator_feed import FeedEvent, Subscribe
 from safestream.protocol import CloseCode
 from safestream.store.records import UserRecord
-from safestream.web.deps import ApiError, user_from_token
+from safestream.web.deps import ApiError, event_stream, user_from_token
 
 if TYPE_CHECKING:
     from safestream.services import Services
@@ -32,8 +32,7 @@ def events_routes(
     @bp.get("/events")
     async def events() -> Response:
         await moderator()
-        ref = services.system.lookup("feed") if services.system else None
-        channel = await ref.ask(Subscribe(), timeout=5.0) if ref is not None else None
+        channel = await _subscribe(services)
         if channel is None:
             raise ApiError(503, "unavailable", "the moderator feed is busy or restarting")
 
@@ -43,10 +42,7 @@ def events_routes(
                 async for event in channel:
                     yield f"event: {event.kind}\ndata: {json.dumps(event.data)}\n\n".encode()
 
-        response = Response(stream(), content_type="text/event-stream")
-        response.headers["Cache-Control"] = "no-cache"
-        response.timeout = None
-        return response
+        return event_stream(stream())
 
     @bp.websocket("/events/ws")
     async def events_socket() -> None:
@@ -65,11 +61,19 @@ def events_routes(
         if not Role(user.role).allows(Role.MODERATOR):
             await websocket.close(CloseCode.POLICY_VIOLATION, "this needs the moderator role")
             return
-        ref = services.system.lookup("feed") if services.system else None
-        channel = await ref.ask(Subscribe(), timeout=5.0) if ref is not None else None
+        channel = await _subscribe(services)
         if channel is None:
             await websocket.close(CloseCode.TRY_AGAIN_LATER, "moderator feed unavailable")
             return
         async with channel:
             async for event in channel:
                 await websocket.send(json.dumps({"type": event.kind, "data": event.data}))
+
+
+async def _subscribe(services: Services) -> trio.MemoryReceiveChannel[FeedEvent] | None:
+    """A new feed subscription, or None while the feed restarts or is full of subscribers."""
+    ref = services.lookup("feed")
+    if ref is None:
+        return None
+    channel: trio.MemoryReceiveChannel[FeedEvent] | None = await ref.ask(Subscribe(), timeout=5.0)
+    return channel

@@ -66,12 +66,12 @@ def policy_routes(
             await services.db.run(repo.save_room_policy, name, policy.to_dict(), policy.version)
         except StalePolicyVersion as exc:
             raise ApiError(409, "stale_policy", "the policy changed meanwhile; reload") from exc
-        for running, ref in services.rooms.running():
-            if running == name:
-                try:
-                    ref.tell_nowait(SetPolicy(policy))
-                except ActorError:
-                    pass  # a starting room reads the stored policy itself
+        ref = services.rooms.running_room(name)
+        if ref is not None:
+            try:
+                ref.tell_nowait(SetPolicy(policy))
+            except ActorError:
+                pass  # a starting room reads the stored policy itself
         await audit(mod.username, "policy", None, room=name, detail=policy.to_dict())
         return policy.to_dict()
 

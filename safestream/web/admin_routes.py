@@ -293,10 +293,10 @@ async def _transition(
 
 
 async def _tell_room(services: Services, room: str, message: Any) -> None:
-    for name, ref in services.rooms.running():
-        if name == room:
-            try:
-                await ref.ask(message, timeout=5.0)
-            except ActorError:
-                pass  # a room that is not running reloads history from the database
-            return
+    ref = services.rooms.running_room(room)
+    if ref is None:
+        return  # a room that is not running reloads history from the database
+    try:
+        await ref.ask(message, timeout=5.0)
+    except ActorError:
+        pass  # stopping right now: it reloads history from the database when started

@@ -19,7 +19,7 @@ from safestream.events import ChatMessage, chat_frame
 from safestream.moderator_feed import metrics_json
 from safestream.room_supervisor import InvalidRoom, validate_room_name
 from safestream.store import repo
-from safestream.web.deps import ApiError, current_user, int_arg
+from safestream.web.deps import ApiError, current_user, event_stream, int_arg
 
 if TYPE_CHECKING:
     from actors import ActorSystem
@@ -90,10 +90,7 @@ def api_blueprint(services: Services) -> Blueprint:
             async for snapshot in system.watch(interval=interval):
                 yield f"event: snapshot\ndata: {json.dumps(snapshot)}\n\n".encode()
 
-        response = Response(events(), content_type="text/event-stream")
-        response.headers["Cache-Control"] = "no-cache"
-        response.timeout = None
-        return response
+        return event_stream(events())
 
     return bp
 

@@ -10,9 +10,10 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from quart import request
+from quart import Response, request
 
 from safestream.auth import InvalidToken, Role, decode_token
 from safestream.store import repo
@@ -21,7 +22,15 @@ from safestream.store.records import UserRecord
 if TYPE_CHECKING:
     from safestream.services import Services
 
-__all__ = ["ApiError", "bearer_token", "current_user", "int_arg", "json_body", "user_from_token"]
+__all__ = [
+    "ApiError",
+    "bearer_token",
+    "current_user",
+    "event_stream",
+    "int_arg",
+    "json_body",
+    "user_from_token",
+]
 
 
 class ApiError(Exception):
@@ -81,6 +90,14 @@ async def current_user(services: Services, required: Role = Role.VIEWER) -> User
     if not Role(user.role).allows(required):
         raise ApiError(403, "forbidden", f"this needs the {required.value} role")
     return user
+
+
+def event_stream(chunks: AsyncIterator[bytes]) -> Response:
+    """A Server-Sent Events response that is never cached nor timed out."""
+    response = Response(chunks, content_type="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.timeout = None
+    return response
 
 
 def int_arg(name: str, default: int, low: int, high: int) -> int:

@@ -43,7 +43,7 @@ def gift_blueprint(services: Services) -> Blueprint:
             )
         except (ValueError, InvalidRoom) as exc:
             raise ApiError(422, "invalid_gift", str(exc)) from exc
-        ref = services.system.lookup("gifts") if services.system else None
+        ref = services.lookup("gifts")
         if ref is None:
             raise ApiError(503, "unavailable", "gifts are restarting, try again")
         try:
