@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from safestream.auth import Role
 from safestream.events import ChatMessage
 from safestream.moderation.policy import RoomPolicy
 from safestream.outbox import Outbox
@@ -21,8 +22,6 @@ __all__ = [
     "RoomInfo",
     "SetPolicy",
 ]
-
-ROLES = ("viewer", "moderator", "admin")
 
 
 @dataclass(frozen=True)
@@ -46,8 +45,7 @@ class Join:
     since: int | None = None
 
     def __post_init__(self) -> None:
-        if self.role not in ROLES:
-            raise ValueError(f"unknown role {self.role!r}")
+        Role(self.role)  # ValueError for an unknown role
         if self.since is not None and self.since < 0:
             raise ValueError("since must be >= 0")
 

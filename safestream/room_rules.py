@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from safestream.auth import Role
 from safestream.moderation.policy import RoomPolicy
 from safestream.room_messages import Post
 from safestream.sanctions import Sanctions
@@ -47,7 +48,7 @@ class PostRules:
         muted = sanctions.muted_for(post.user)
         if muted > 0:
             return Refusal("muted", f"you are muted for {int(muted) + 1} more seconds")
-        if post.role in ("moderator", "admin"):
+        if Role(post.role).allows(Role.MODERATOR):
             return None
         last = self.last_post.get(post.user)
         if policy.slow_mode_secs and last is not None and now - last < policy.slow_mode_secs:

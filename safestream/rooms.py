@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from actors import Actor, OverflowPolicy
+from safestream.auth import Role
 from safestream.events import (
     ChatMessage,
     chat_frame,
@@ -246,7 +247,7 @@ class Room(Actor):
 
     def _to_user(self, user: str, frame: str, *, moderators_too: bool = False) -> None:
         for member in self._members.values():
-            if member.user == user or (moderators_too and member.role in ("moderator", "admin")):
+            if member.user == user or (moderators_too and Role(member.role).allows(Role.MODERATOR)):
                 member.outbox.offer(frame)
 
     def _close_user(self, close: CloseUser) -> int:

@@ -53,11 +53,6 @@ class Sanctions:
     def banned(self, user: str) -> bool:
         return self._left(self._banned, user) > 0
 
-    def muted_users(self) -> dict[str, float]:
-        """Currently muted users and when their mute ends."""
-        now = self._clock()
-        return {user: until for user, until in self._muted.items() if until > now}
-
     def _left(self, table: dict[str, float], user: str) -> float:
         until = table.get(user)
         if until is None:

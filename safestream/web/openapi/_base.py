@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from safestream.auth import Role
 from safestream.room_supervisor import ROOM_NAME
 
 Json = dict[str, Any]
@@ -14,7 +15,7 @@ HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 # File-serving routes: the stylesheets, scripts and images of the browser client.
 UNDOCUMENTED_ENDPOINTS = frozenset({"static", "ui.static_file"})
 
-ROLES = ("viewer", "moderator", "admin")
+ROLES = tuple(role.value for role in Role)
 
 TAGS: list[Json] = [
     {"name": "auth", "description": "Accounts and tokens (OAuth2 password flow, JWT)."},
