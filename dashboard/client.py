@@ -17,7 +17,7 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
@@ -186,8 +186,15 @@ class ApiClient:
             return {}
         return response.json()
 
-    async def stream(self, path: str) -> AsyncIterator[SseEvent]:
-        """The events of one SSE endpoint, until the server ends the stream."""
+    async def stream(
+        self, path: str, on_open: Callable[[], Awaitable[None]] | None = None
+    ) -> AsyncIterator[SseEvent]:
+        """The events of one SSE endpoint, until the server ends the stream.
+
+        `on_open` runs once the server has accepted the stream and before any event is
+        handed out: the place to load a starting state without missing what happens
+        meanwhile (those events follow it, and merge by id).
+        """
         parser = SseParser()
         try:
             async with self._http.stream(
@@ -196,6 +203,8 @@ class ApiClient:
                 if response.status_code >= 400:
                     await response.aread()
                     raise ApiError.from_response(response)
+                if on_open is not None:
+                    await on_open()
                 async for line in response.aiter_lines():
                     event = parser.feed(line)
                     if event is not None:

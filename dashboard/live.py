@@ -145,11 +145,13 @@ class LiveFeed:
                 self.sink("tree", event.json())
 
     async def _events(self, api: ApiClient) -> None:
-        try:
+        async def starting_state() -> None:
+            # Loaded only once subscribed, so no message falls between the two.
             self.sink("messages", await api.messages(limit=200))
             self.sink("held", await api.held())
-            stream = api.stream("/api/admin/events")
-            async for event in stream:
+
+        try:
+            async for event in api.stream("/api/admin/events", on_open=starting_state):
                 # The app's own `metrics` events are not used: /metrics is sampled anyway.
                 if event.event == "message":
                     self.sink("message", event.json())

@@ -147,6 +147,19 @@ async def test_client_streams_sse_events() -> None:
     assert [e.json() for e in events] == [TREE]
 
 
+async def test_stream_runs_on_open_after_the_server_accepted_and_before_events() -> None:
+    requests: list[httpx.Request] = []
+    seen: list[str] = []
+    async with ApiClient("http://app", "tok", transport=fake_app(requests)) as api:
+
+        async def starting_state() -> None:
+            seen.append(f"opened after {[r.url.path for r in requests]}")
+
+        async for event in api.stream("/api/admin/events", on_open=starting_state):
+            seen.append(f"event {event.json()['id']}")
+    assert seen == ["opened after ['/api/admin/events']", "event m9"]
+
+
 def collect(
     transport: httpx.MockTransport, until: Callable[[dict[str, list[Any]]], bool]
 ) -> dict[str, list[Any]]:
