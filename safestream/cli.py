@@ -19,10 +19,10 @@ import httpx
 import trio
 
 from actors import format_tree
-from safestream.auth import hash_password, validate_password, validate_username
-from safestream.database import Database
+from safestream.accounts.auth import hash_password, validate_password, validate_username
 from safestream.settings import ConfigError, Settings
 from safestream.store import repo
+from safestream.store.database import Database
 from safestream.store.errors import UserExists, UserNotFound
 
 __all__ = ["main"]
@@ -88,7 +88,7 @@ def _login_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    from safestream.app import serve
+    from safestream.node import serve
 
     changes = {k: v for k, v in (("app_host", args.host), ("app_port", args.port)) if v}
     settings = settings.replace(**changes) if changes else settings

@@ -1,6 +1,6 @@
 """The application's shared parts, created once at start-up and passed explicitly.
 
-Nothing here is global: `Services` is built by `safestream.app` and handed to routes and
+Nothing here is global: `Services` is built by `safestream.node` and handed to routes and
 actors. Slots such as `rooms` point at the *current* incarnation of a supervised actor;
 its factory installs each new incarnation after a restart.
 
@@ -19,18 +19,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import trio
 
 from actors import ActorError
-from safestream.database import Database
-from safestream.limits import ConnectionLimits, KeyedRateLimiter
+from safestream.chat.limits import ConnectionLimits, KeyedRateLimiter
+from safestream.chat.sanctions import Sanctions
 from safestream.metrics import Metrics
-from safestream.moderator_feed import FeedEvent
-from safestream.sanctions import Sanctions
+from safestream.moderation.feed import FeedEvent
 from safestream.settings import Settings
+from safestream.store.database import Database
 
 if TYPE_CHECKING:
     from actors import ActorRef, ActorSystem, Supervisor
+    from safestream.chat.room_supervisor import RoomSupervisor
     from safestream.moderation.classifiers import Classifier
     from safestream.moderation.pool import ModerationClient
-    from safestream.room_supervisor import RoomSupervisor
 
 __all__ = ["NotStarted", "Services"]
 

@@ -84,7 +84,7 @@ def test_zero_is_refused_where_it_would_break_the_server(name: str) -> None:
 
 
 def test_disable_detoxify_keeps_torch_detoxify_out(monkeypatch: pytest.MonkeyPatch) -> None:
-    from safestream import app
+    from safestream import node as app
 
     asked: list[str] = []
     monkeypatch.setattr(app, "load_classifier", lambda spec, torch_threads: asked.append(spec))

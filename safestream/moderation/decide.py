@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from safestream.events import ChatMessage
+from safestream.chat.frames import ChatMessage
 from safestream.metrics import Metrics
 from safestream.moderation.policy import Decision, RoomPolicy
 from safestream.moderation.pool import ModerationClient, ModerationUnavailable

@@ -3,7 +3,8 @@
 Usage::
 
     python -m safestream.moderation.train \
-        --data ../shared/data/toxicity/train.csv --out safestream/models/minilm_heads.json
+        --data ../shared/data/toxicity/train.csv \
+        --out safestream/moderation/models/minilm_heads.json
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ frozen records of :mod:`safestream.store.records`; ORM classes stay inside.
 
 from __future__ import annotations
 
-from .db import alembic_config, make_engine, normalize_url, session_factory, upgrade
+from .engine import alembic_config, make_engine, normalize_url, session_factory, upgrade
 from .errors import (
     InvalidTransition,
     MessageNotFound,

@@ -2,7 +2,7 @@
 
 Private to :mod:`safestream.store`: the rest of the app uses the records in
 :mod:`safestream.store.records`. The schema itself is created by the Alembic
-migrations in ``safestream/migrations``; these classes must match them (a test
+migrations in ``safestream/store/migrations``; these classes must match them (a test
 compares the two).
 
 Times are stored as UTC. :class:`UTCDateTime` gives back timezone-aware datetimes on

@@ -12,13 +12,13 @@ from quart import Response, jsonify
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
-from safestream.web.admin_routes import admin_blueprint
-from safestream.web.api_routes import api_blueprint
-from safestream.web.auth_routes import auth_blueprint
 from safestream.web.deps import ApiError
-from safestream.web.gift_routes import gift_blueprint
 from safestream.web.openapi import openapi_blueprint
-from safestream.web.ui_routes import ui_blueprint
+from safestream.web.routes.admin import admin_blueprint
+from safestream.web.routes.api import api_blueprint
+from safestream.web.routes.auth import auth_blueprint
+from safestream.web.routes.gifts import gift_blueprint
+from safestream.web.routes.ui import ui_blueprint
 
 if TYPE_CHECKING:
     from safestream.services import Services

@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from safestream.web.app import create_app
+from safestream.web.chat_socket import chat_socket
 from safestream.web.transport import AsgiTransport
-from safestream.web.ws import chat_socket
 
 if TYPE_CHECKING:
     from safestream.services import Services

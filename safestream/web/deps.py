@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from quart import Response, request
 
-from safestream.auth import InvalidToken, Role, decode_token
+from safestream.accounts.auth import InvalidToken, Role, decode_token
 from safestream.store import repo
 from safestream.store.records import UserRecord
 

@@ -18,14 +18,14 @@ from typing import Any, TypeVar
 import trio
 
 from actors import ActorRef, ActorSystem
-from safestream.app import build_tree
-from safestream.database import Database
+from safestream.chat.outbox import Outbox
+from safestream.chat.room_messages import Join, Post
+from safestream.chat.sanctions import Sanctions
 from safestream.moderation.classifiers import Classifier, KeywordClassifier, Scores
-from safestream.outbox import Outbox
-from safestream.room_messages import Join, Post
-from safestream.sanctions import Sanctions
+from safestream.node import build_tree
 from safestream.services import Services
 from safestream.settings import Settings
+from safestream.store.database import Database
 
 T = TypeVar("T")
 

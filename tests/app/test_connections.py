@@ -11,8 +11,9 @@ import trio
 import trio.testing
 from appkit import Node, open_node
 
-from safestream.connections import Connection, Identity
-from safestream.protocol import CloseCode
+from safestream.chat.connection import Connection, Identity
+from safestream.chat.protocol import CloseCode
+from safestream.chat.room_messages import RoomInfo
 from safestream.web.transport import TransportClosed
 
 
@@ -173,8 +174,4 @@ async def test_client_leaving_removes_the_member(
         await connection.finished.wait()
         await trio.testing.wait_all_tasks_blocked()
         room = await node.room()
-        assert (
-            await room.ask(
-                __import__("safestream.room_messages").room_messages.RoomInfo(), timeout=1
-            )
-        )["members"] == 0
+        assert (await room.ask(RoomInfo(), timeout=1))["members"] == 0

@@ -9,9 +9,9 @@ import trio
 from appkit import open_node
 
 from actors import Crash
+from safestream.chat.protocol import CloseCode
+from safestream.chat.room_messages import Leave, SetPolicy
 from safestream.moderation.policy import RoomPolicy
-from safestream.protocol import CloseCode
-from safestream.room_messages import Leave, SetPolicy
 
 
 async def test_chat_is_stamped_scored_stored_and_fanned_out(

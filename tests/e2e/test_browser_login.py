@@ -84,7 +84,7 @@ def test_pages_carry_a_strict_csp_and_static_paths_stay_inside_ui(app_server: An
      "js/app.js\x00.png", "index.py", "/etc/passwd"],
 )  # fmt: skip
 def test_resolve_ui_path_refuses_anything_outside_ui(path: str) -> None:
-    from safestream.web.ui_routes import UI_DIR, resolve_ui_path
+    from safestream.web.routes.ui import UI_DIR, resolve_ui_path
 
     assert resolve_ui_path(UI_DIR, path) is None
     assert resolve_ui_path(UI_DIR, "js/app.js") == UI_DIR / "js" / "app.js"

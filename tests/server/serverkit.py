@@ -14,9 +14,9 @@ import httpx
 import trio
 from trio_websocket import WebSocketConnection
 
-from safestream.app import serve
 from safestream.chat_client import open_chat_socket
 from safestream.moderation.classifiers import KeywordClassifier
+from safestream.node import serve
 from safestream.settings import Settings
 
 SECRET = "test-secret-" + "x" * 40

@@ -9,9 +9,9 @@ import trio
 from serverkit import Server, open_socket, raw_get, running_server, viewer
 from trio_websocket import ConnectionClosed
 
-from safestream.database import Database
-from safestream.protocol import CloseCode
+from safestream.chat.protocol import CloseCode
 from safestream.store import repo
+from safestream.store.database import Database
 
 ADMIN_POSTS = [
     "/api/admin/kick",

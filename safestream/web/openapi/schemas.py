@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from safestream.gifts import GIFT_CATALOGUE, MAX_AMOUNT
+from safestream.chat.gifts import GIFT_CATALOGUE, MAX_AMOUNT
 from safestream.moderation.policy import ACTIONS, FAILURE_MODES
-from safestream.web.admin_routes import DEFAULT_MUTE_SECS, MAX_REASON, MAX_SANCTION_SECS
-from safestream.web.auth_routes import MAX_EMAIL_LENGTH
 from safestream.web.openapi._base import (
     ROLES,
     ROOM_PATTERN,
@@ -20,6 +18,8 @@ from safestream.web.openapi._base import (
     _s,
     ref,
 )
+from safestream.web.routes.admin import DEFAULT_MUTE_SECS, MAX_REASON, MAX_SANCTION_SECS
+from safestream.web.routes.auth import MAX_EMAIL_LENGTH
 
 if TYPE_CHECKING:
     from safestream.settings import Settings

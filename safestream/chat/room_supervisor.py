@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from actors import ActorRef, ChildSpec, OverflowPolicy, Restart, Supervisor
-from safestream.rooms import Room
+from safestream.chat.room import Room
 
 if TYPE_CHECKING:
     from safestream.services import Services

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from safestream.auth import Role
-from safestream.events import ChatMessage
+from safestream.accounts.auth import Role
+from safestream.chat.frames import ChatMessage
+from safestream.chat.outbox import Outbox
 from safestream.moderation.policy import RoomPolicy
-from safestream.outbox import Outbox
 
 __all__ = [
     "Broadcast",

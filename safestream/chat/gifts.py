@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from actors import Actor, MailboxFull
-from safestream.events import gift_frame
-from safestream.persistence import Persist
-from safestream.room_messages import Broadcast
+from safestream.chat.frames import gift_frame
+from safestream.chat.room_messages import Broadcast
 from safestream.store.records import GiftRow
+from safestream.store.writer import Persist
 
 if TYPE_CHECKING:
     from safestream.services import Services

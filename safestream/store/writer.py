@@ -19,8 +19,8 @@ from typing import Any
 import trio
 
 from actors import Actor, OverflowPolicy
-from safestream.database import Database
 from safestream.store import repo
+from safestream.store.database import Database
 from safestream.store.records import ActionRow, GiftRow, MessageRow
 
 __all__ = ["Persist", "PersistenceWriter"]

@@ -25,16 +25,16 @@ from hypercorn.config import Config
 from hypercorn.trio import serve as hypercorn_serve
 
 from actors import ActorSystem, ChildSpec, OverflowPolicy, Supervisor
-from safestream.accounts import ensure_demo_accounts
-from safestream.gifts import GiftProducer
+from safestream.accounts.users import ensure_demo_accounts
+from safestream.chat.gifts import GiftProducer
+from safestream.chat.room_supervisor import RoomSupervisor
 from safestream.moderation.classifiers import Classifier, load_classifier
+from safestream.moderation.feed import ModeratorFeed
 from safestream.moderation.pool import ModerationClient, ModerationPool
-from safestream.moderator_feed import ModeratorFeed
-from safestream.persistence import PersistenceWriter
-from safestream.room_supervisor import RoomSupervisor
 from safestream.services import Services
 from safestream.settings import Settings
 from safestream.store import repo
+from safestream.store.writer import PersistenceWriter
 from safestream.web.asgi import build_asgi
 
 __all__ = ["build_tree", "load_model", "serve"]

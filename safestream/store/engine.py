@@ -19,6 +19,7 @@ of failing with ``database is locked``.
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,8 @@ __all__ = [
 ]
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# Package data; wheels install unzipped, so Alembic gets a plain directory.
+MIGRATIONS_DIR = Path(str(resources.files("safestream.store") / "migrations"))
 # Arbitrary constant key: serialises concurrent upgrades from several nodes.
 _PG_MIGRATION_LOCK = 0x5AFE57EA
 

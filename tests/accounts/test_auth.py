@@ -1,4 +1,4 @@
-"""Passwords, usernames, tokens and roles (safestream.auth)."""
+"""Passwords, usernames, tokens and roles (safestream.accounts.auth)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from safestream import auth
-from safestream.auth import (
+from safestream.accounts import auth
+from safestream.accounts.auth import (
     AuthError,
     InvalidPassword,
     InvalidToken,

@@ -3,8 +3,8 @@
 import trio
 import trio.testing
 
-from safestream.outbox import CloseRequest, Outbox
-from safestream.protocol import CloseCode
+from safestream.chat.outbox import CloseRequest, Outbox
+from safestream.chat.protocol import CloseCode
 
 
 async def test_outbox_delivers_in_order_in_batches() -> None:

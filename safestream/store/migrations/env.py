@@ -1,9 +1,9 @@
-"""Alembic environment for SafeStream, driven from code by ``safestream.store.db``.
+"""Alembic environment for SafeStream, driven from code by ``safestream.store.engine``.
 
-:func:`safestream.store.db.upgrade` puts an open connection in
+:func:`safestream.store.engine.upgrade` puts an open connection in
 ``config.attributes["connection"]``; the migrations run on it, inside the caller's
 transaction. Without one (Alembic commands run by hand with
-:func:`safestream.store.db.alembic_config` given an engine) an engine is made from
+:func:`safestream.store.engine.alembic_config` given an engine) an engine is made from
 ``sqlalchemy.url``. Offline (``--sql``) mode is supported for reviewing DDL.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from safestream.store.db import make_engine
+from safestream.store.engine import make_engine
 from safestream.store.models import Base
 
 config = context.config

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import trio
 
-from safestream.protocol import CloseCode
+from safestream.chat.protocol import CloseCode
 
 __all__ = ["CloseRequest", "Outbox", "OutboxStatistics"]
 

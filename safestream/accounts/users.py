@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from safestream.auth import (
+from safestream.accounts.auth import (
     Role,
     hash_password,
     issue_token,

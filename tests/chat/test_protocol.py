@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from safestream.protocol import (
+from safestream.chat.protocol import (
     AuthFrame,
     ChatFrame,
     CloseCode,

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 import trio
 from quart import Blueprint, Response, websocket
 
-from safestream.auth import Role
-from safestream.moderator_feed import FeedEvent, Subscribe
-from safestream.protocol import CloseCode
+from safestream.accounts.auth import Role
+from safestream.chat.protocol import CloseCode
+from safestream.moderation.feed import FeedEvent, Subscribe
 from safestream.store.records import UserRecord
 from safestream.web.deps import ApiError, event_stream, user_from_token
 

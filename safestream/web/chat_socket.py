@@ -18,11 +18,11 @@ from urllib.parse import unquote, urlsplit
 
 import trio
 
-from safestream.auth import Role
-from safestream.connections import Connection, Identity
-from safestream.limits import LimitExceeded
-from safestream.protocol import AuthFrame, CloseCode, ProtocolError, parse_client_frame
-from safestream.room_supervisor import InvalidRoom, validate_room_name
+from safestream.accounts.auth import Role
+from safestream.chat.connection import Connection, Identity
+from safestream.chat.limits import LimitExceeded
+from safestream.chat.protocol import AuthFrame, CloseCode, ProtocolError, parse_client_frame
+from safestream.chat.room_supervisor import InvalidRoom, validate_room_name
 from safestream.web.deps import ApiError, user_from_token
 from safestream.web.transport import AsgiTransport, TransportClosed
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from safestream.auth import Role
+from safestream.accounts.auth import Role
+from safestream.chat.room_messages import Post
+from safestream.chat.sanctions import Sanctions
 from safestream.moderation.policy import RoomPolicy
-from safestream.room_messages import Post
-from safestream.sanctions import Sanctions
 
 __all__ = ["PostRules", "Refusal"]
 

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 from quart import Blueprint
 
 from actors import ActorError
+from safestream.chat.room_messages import SetPolicy
+from safestream.chat.room_supervisor import InvalidRoom, validate_room_name
 from safestream.moderation.policy import PolicyError, RoomPolicy
-from safestream.room_messages import SetPolicy
-from safestream.room_supervisor import InvalidRoom, validate_room_name
 from safestream.store import repo
 from safestream.store.errors import StalePolicyVersion
 from safestream.store.records import UserRecord

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from actors import Actor, OverflowPolicy
-from safestream.auth import Role
-from safestream.events import (
+from safestream.accounts.auth import Role
+from safestream.chat.frames import (
     ChatMessage,
     chat_frame,
     history_frame,
@@ -34,11 +34,8 @@ from safestream.events import (
     notice_frame,
     presence_frame,
 )
-from safestream.moderation.decide import moderate
-from safestream.moderation.policy import RoomPolicy
-from safestream.persistence import Persist
-from safestream.protocol import CloseCode, encode, error_frame
-from safestream.room_messages import (
+from safestream.chat.protocol import CloseCode, encode, error_frame
+from safestream.chat.room_messages import (
     Broadcast,
     CloseUser,
     DeleteMessage,
@@ -50,8 +47,11 @@ from safestream.room_messages import (
     RoomInfo,
     SetPolicy,
 )
-from safestream.room_rules import PostRules
+from safestream.chat.rules import PostRules
+from safestream.moderation.decide import moderate
+from safestream.moderation.policy import RoomPolicy
 from safestream.store import repo
+from safestream.store.writer import Persist
 
 if TYPE_CHECKING:
     from safestream.services import Services

@@ -2,7 +2,7 @@
 
 import pytest
 
-from safestream.limits import ConnectionLimits, KeyedRateLimiter, LimitExceeded, TokenBucket
+from safestream.chat.limits import ConnectionLimits, KeyedRateLimiter, LimitExceeded, TokenBucket
 
 
 def test_bucket_allows_exactly_the_burst_then_refuses() -> None:

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import trio
 from quart import Blueprint, request
 
-from safestream.accounts import LoginFailed, login, register
-from safestream.auth import InvalidPassword, InvalidUsername
+from safestream.accounts.auth import InvalidPassword, InvalidUsername
+from safestream.accounts.users import LoginFailed, login, register
 from safestream.store.errors import UserExists
 from safestream.store.records import UserRecord
 from safestream.web.deps import ApiError, current_user, json_body

@@ -1,9 +1,10 @@
 """The browser client: `/` (log in / register), `/chat` (the stream page), `/ui/<path>`.
 
-The client is plain HTML, CSS and JS modules in the repository's `ui/` directory, served
-as they are (no build step). HTML pages carry a strict Content-Security-Policy: scripts
-only from this origin, no inline scripts or styles, sockets only to this origin. Static
-paths are checked against `ui/` after resolving, so `..` or symlinks cannot leave it, and
+The client is plain HTML, CSS and JS modules (the repository's `ui/` folder, installed as
+the package `safestream.ui`), served as they are (no build step). HTML pages carry a
+strict Content-Security-Policy: scripts only from this origin, no inline scripts or
+styles, sockets only to this origin. Static paths are checked against `ui/` after
+resolving, so `..` or symlinks cannot leave it, and
 only known file types are served, each with its content type.
 
 Example:
@@ -13,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,7 +28,9 @@ if TYPE_CHECKING:
 
 __all__ = ["CONTENT_SECURITY_POLICY", "UI_DIR", "ui_blueprint"]
 
-UI_DIR = Path(__file__).resolve().parents[2] / "ui"
+# The client ships as the package `safestream.ui` (the repository's `ui/` folder); wheels
+# install unzipped, so its files are plain paths that the traversal checks can resolve.
+UI_DIR = Path(str(resources.files("safestream.ui")))
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from safestream.protocol import iso_time
+from safestream.chat.protocol import iso_time
 from safestream.store.records import MessageRecord, MessageRow
 
 __all__ = [

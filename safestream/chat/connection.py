@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from actors import ActorError, ActorRef, ChildSpec, MailboxFull, Restart
-from safestream.limits import TokenBucket
-from safestream.outbox import Outbox
-from safestream.protocol import (
+from safestream.chat.limits import TokenBucket
+from safestream.chat.outbox import Outbox
+from safestream.chat.protocol import (
     AuthFrame,
     ChatFrame,
     CloseCode,
@@ -32,8 +32,8 @@ from safestream.protocol import (
     error_frame,
     parse_client_frame,
 )
-from safestream.room_messages import Join, Leave, Post
-from safestream.room_supervisor import InvalidRoom
+from safestream.chat.room_messages import Join, Leave, Post
+from safestream.chat.room_supervisor import InvalidRoom
 from safestream.web.transport import TransportClosed, WebSocketTransport
 
 if TYPE_CHECKING:

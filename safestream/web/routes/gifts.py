@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 from quart import Blueprint, request
 
 from actors import ActorError
-from safestream.auth import Role
-from safestream.gifts import SendGift
-from safestream.room_supervisor import InvalidRoom, validate_room_name
+from safestream.accounts.auth import Role
+from safestream.chat.gifts import SendGift
+from safestream.chat.room_supervisor import InvalidRoom, validate_room_name
 from safestream.store import repo
 from safestream.web.deps import ApiError, current_user, int_arg, json_body
 

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from quart import Blueprint, Response
 
-from safestream.auth import Role
-from safestream.events import ChatMessage, chat_frame
-from safestream.moderator_feed import metrics_json
-from safestream.room_supervisor import InvalidRoom, validate_room_name
+from safestream.accounts.auth import Role
+from safestream.chat.frames import ChatMessage, chat_frame
+from safestream.chat.room_supervisor import InvalidRoom, validate_room_name
+from safestream.moderation.feed import metrics_json
 from safestream.store import repo
 from safestream.web.deps import ApiError, current_user, event_stream, int_arg
 

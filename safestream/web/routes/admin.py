@@ -18,17 +18,17 @@ from typing import TYPE_CHECKING, Any
 from quart import Blueprint, request
 
 from actors import ActorError, Crash
-from safestream.auth import Role
-from safestream.events import ChatMessage, chat_frame, notice_frame
-from safestream.persistence import Persist
-from safestream.protocol import CloseCode
-from safestream.room_messages import Broadcast, CloseUser, DeleteMessage, DeliverApproved
+from safestream.accounts.auth import Role
+from safestream.chat.frames import ChatMessage, chat_frame, notice_frame
+from safestream.chat.protocol import CloseCode
+from safestream.chat.room_messages import Broadcast, CloseUser, DeleteMessage, DeliverApproved
 from safestream.store import repo
 from safestream.store.errors import InvalidTransition
 from safestream.store.records import ActionRow, MessageRecord, UserRecord
-from safestream.web.admin_events import events_routes
-from safestream.web.admin_policy import policy_routes
+from safestream.store.writer import Persist
 from safestream.web.deps import ApiError, current_user, int_arg, json_body
+from safestream.web.routes.admin_events import events_routes
+from safestream.web.routes.admin_policy import policy_routes
 
 if TYPE_CHECKING:
     from safestream.services import Services

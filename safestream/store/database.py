@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import trio
 
-from safestream.store.db import make_engine, session_factory, upgrade
+from safestream.store.engine import make_engine, session_factory, upgrade
 
 __all__ = ["Database"]
 

@@ -1,0 +1,1 @@
+"""The chat core: protocol, frames, connections, rooms and their rules."""
