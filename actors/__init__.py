@@ -7,6 +7,14 @@ and a change feed. This package knows nothing about its users. See ``docs/actors
 
 from .actor import Actor, ActorCell
 from .backoff import Backoff
+from .calls import (
+    StartChild,
+    TerminateChild,
+    WhichChildren,
+    start_child,
+    terminate_child,
+    which_children,
+)
 from .errors import (
     ActorDied,
     ActorError,
@@ -21,7 +29,7 @@ from .errors import (
 from .introspection import format_tree
 from .mailbox import Mailbox, MailboxStatistics, OverflowPolicy
 from .ref import ActorRef, Crash
-from .registry import Registry
+from .registry import Address, Registry
 from .reply import Envelope, Reply
 from .spec import ChildSpec, Restart, Strategy
 from .supervisor import Supervisor
@@ -35,6 +43,7 @@ __all__ = [
     "ActorNotRunning",
     "ActorRef",
     "ActorSystem",
+    "Address",
     "AskTimeout",
     "Backoff",
     "ChildSpec",
@@ -49,9 +58,15 @@ __all__ = [
     "Registry",
     "Reply",
     "Restart",
+    "StartChild",
     "Strategy",
     "Supervisor",
     "SupervisorGaveUp",
+    "TerminateChild",
     "UnhandledMessage",
+    "WhichChildren",
     "format_tree",
+    "start_child",
+    "terminate_child",
+    "which_children",
 ]

@@ -29,6 +29,7 @@ import trio
 
 from .actor import Actor, ActorRef
 from .backoff import Backoff
+from .calls import StartChild, TerminateChild, WhichChildren, start_failed
 from .cell import ActorCell
 from .errors import SupervisorGaveUp
 from .spec import ChildSpec, Restart, Strategy
@@ -66,8 +67,10 @@ class Supervisor(Actor):
         within: The intensity window in seconds (trio clock).
         backoff: Delay before restarts.
 
-    Subclasses may handle messages (the mailbox is served next to the supervision loop)
-    and call :meth:`start_child` / :meth:`terminate_child` from ``handle``.
+    Others reach it by message (:mod:`actors.calls`: ``StartChild``, ``TerminateChild``,
+    ``WhichChildren``), served from its mailbox next to the supervision loop. Subclasses
+    may handle more messages and call :meth:`start_child` / :meth:`terminate_child` from
+    their own ``handle``; nothing outside the supervisor's task calls them.
     """
 
     def __init__(
@@ -147,6 +150,23 @@ class Supervisor(Actor):
             child = self._children[name]
             await self._stop_child(child, final=True)
             self._remove(child, None)
+
+    async def handle(self, message: Any) -> Any:
+        """Serve the supervisor calls of :mod:`actors.calls`; anything else is unhandled."""
+        match message:
+            case StartChild(spec):
+                try:
+                    return await self.start_child(spec)
+                except Exception as exc:  # the caller's start failed, not this supervisor
+                    return start_failed(exc)
+            case TerminateChild(name):
+                if name not in self._children:
+                    return False
+                await self.terminate_child(name)
+                return True
+            case WhichChildren():
+                return [(name, child.cell.ref) for name, child in self._children.items()]
+        return await super().handle(message)
 
     def introspect(self) -> dict[str, Any]:
         """Strategy and intensity settings, shown under ``info`` in snapshots."""

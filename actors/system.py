@@ -26,7 +26,7 @@ import trio
 from .actor import ActorRef
 from .cell import ActorCell
 from .introspection import snapshot_cell, snapshot_fingerprint
-from .registry import Registry
+from .registry import Address, Registry
 from .supervisor import Supervisor
 
 __all__ = ["ActorSystem"]
@@ -129,6 +129,10 @@ class ActorSystem:
     def lookup(self, name: str) -> ActorRef[Any] | None:
         """Shortcut for ``registry.lookup(name)``."""
         return self.registry.lookup(name)
+
+    def address(self, name: str) -> Address:
+        """An :class:`~actors.registry.Address` for registry name ``name``."""
+        return Address(self.registry, name)
 
     def find(self, path: str) -> ActorRef[Any] | None:
         """The live actor whose snapshot ``path`` is ``path`` (e.g. ``/app/rooms``), or None."""
