@@ -16,10 +16,11 @@ import trio
 
 from .errors import ActorDied, MailboxFull, unwrap_exception
 from .mailbox import Mailbox, OverflowPolicy
+from .ref import ActorRef
 from .reply import Envelope, Reply
 
 if TYPE_CHECKING:
-    from .actor import Actor, ActorRef
+    from .actor import Actor
     from .system import ActorSystem
 
 __all__ = ["ActorCell", "ErrorInfo"]
@@ -59,8 +60,6 @@ class ActorCell:
         capacity: int,
         policy: OverflowPolicy,
     ) -> None:
-        from .actor import ActorRef
-
         self.system = system
         self.name = name
         self.path = path

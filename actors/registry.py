@@ -54,6 +54,10 @@ class Registry:
         ref = self._refs.get(name)
         return ref if ref is not None and ref.alive else None
 
+    def address(self, name: str) -> Address:
+        """An :class:`Address` that sends to whoever holds ``name`` at the time."""
+        return Address(self, name)
+
     def names(self) -> list[str]:
         """Registered names of live actors, sorted."""
         return sorted(name for name, ref in self._refs.items() if ref.alive)

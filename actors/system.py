@@ -40,10 +40,16 @@ class ActorSystem:
         rng: Randomness for backoff jitter; seed it for reproducible runs.
     """
 
-    def __init__(self, name: str = "system", *, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        name: str = "system",
+        *,
+        rng: random.Random | None = None,
+        registry: Registry | None = None,
+    ) -> None:
         self.name = name
         self.rng = rng if rng is not None else random.Random()
-        self.registry = Registry()
+        self.registry = registry if registry is not None else Registry()
         self._root: Supervisor | None = None
         self._root_cell: ActorCell | None = None
 
@@ -66,9 +72,14 @@ class ActorSystem:
         *,
         name: str = "system",
         rng: random.Random | None = None,
+        registry: Registry | None = None,
         shutdown_timeout: float = 30.0,
     ) -> AsyncIterator[ActorSystem]:
         """Run ``root`` for the duration of the ``async with`` block.
+
+        Pass a ``registry`` made beforehand when the tree's factories need the
+        addresses (:class:`~actors.registry.Address`) of their peers before the system
+        exists.
 
         Yields once the root and its initial children have started. On exit the tree is
         shut down in order; ``shutdown_timeout`` bounds that before the root is cancelled.
@@ -78,7 +89,7 @@ class ActorSystem:
             SupervisorGaveUp: If the root supervisor gave up.
             Exception: Whatever the root's start raised, or its crash.
         """
-        system = cls(name, rng=rng)
+        system = cls(name, rng=rng, registry=registry)
         async with system._serve(root, shutdown_timeout):
             yield system
 
@@ -132,7 +143,7 @@ class ActorSystem:
 
     def address(self, name: str) -> Address:
         """An :class:`~actors.registry.Address` for registry name ``name``."""
-        return Address(self.registry, name)
+        return self.registry.address(name)
 
     def find(self, path: str) -> ActorRef[Any] | None:
         """The live actor whose snapshot ``path`` is ``path`` (e.g. ``/app/rooms``), or None."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = ["LATENCY_BUCKETS", "Metrics"]
 
@@ -55,6 +56,30 @@ class Metrics:
         if not self.messages_total:
             return 0.0
         return round(100.0 * self.toxic_total / self.messages_total, 2)
+
+    def document(self, *, viewers: int, rooms: int, model: str) -> dict[str, Any]:
+        """The `/metrics` JSON document: the original's three fields first, then ours."""
+        return {
+            "viewer_count": viewers,
+            "gift_count": self.gift_count,
+            "toxic_pct": self.toxic_pct,
+            "messages_total": self.messages_total,
+            "toxic_total": self.toxic_total,
+            "rooms": rooms,
+            "actions": dict(self.actions),
+            "refused": dict(self.refused),
+            "slow_consumers": self.slow_consumers,
+            "moderation": {
+                "model": model,
+                "batches": self.moderation_batches,
+                "texts": self.moderation_texts,
+                "failures": self.moderation_failures,
+                "unscored": self.moderation_unscored,
+                "mean_latency_ms": round(1000 * self.latency_sum / self.moderation_batches, 3)
+                if self.moderation_batches
+                else 0.0,
+            },
+        }
 
     def reset(self) -> None:
         """Zero every counter (the original's `/api/admin/reset_metrics`)."""

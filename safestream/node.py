@@ -6,8 +6,14 @@ safestream (one_for_one)
 ├── moderation    ModerationPool -> ModeratorWorker x N
 ├── rooms         RoomSupervisor -> Room(...) on demand
 ├── gifts         GiftProducer
+├── feed          ModeratorFeed
 └── connections   Supervisor -> Connection per WebSocket
 ```
+
+This module is the composition root: `NodeParts` holds the plain objects made once at
+start-up (settings, database, model, metrics, sanctions, connection limits, registry),
+and `build_tree` gives each actor only the parts it needs, with registry addresses of
+the peers it talks to. No other module sees `NodeParts`.
 
 Example:
     async with trio.open_nursery() as nursery:
@@ -16,28 +22,99 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import signal
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve as hypercorn_serve
 
-from actors import ActorSystem, ChildSpec, OverflowPolicy, Supervisor
+from actors import (
+    ActorError,
+    ActorSystem,
+    ChildSpec,
+    OverflowPolicy,
+    Registry,
+    Supervisor,
+    terminate_child,
+    which_children,
+)
 from safestream.accounts.users import ensure_demo_accounts
 from safestream.chat.gifts import GiftProducer
-from safestream.chat.room_supervisor import RoomSupervisor
+from safestream.chat.limits import ConnectionLimits, KeyedRateLimiter
+from safestream.chat.room import RoomDeps
+from safestream.chat.room_supervisor import RoomSupervisor, running_rooms
+from safestream.chat.sanctions import Sanctions
+from safestream.metrics import Metrics
 from safestream.moderation.classifiers import Classifier, load_classifier
-from safestream.moderation.feed import ModeratorFeed
-from safestream.moderation.pool import ModerationClient, ModerationPool
-from safestream.services import Services
+from safestream.moderation.feed import FeedNotifier, ModeratorFeed
+from safestream.moderation.pool import ModerationClient, ModerationPool, worker_names
 from safestream.settings import Settings
 from safestream.store import repo
+from safestream.store.database import Database
 from safestream.store.writer import PersistenceWriter
 from safestream.web.asgi import build_asgi
+from safestream.web.context import AppContext
 
-__all__ = ["build_tree", "load_model", "serve"]
+__all__ = ["NodeParts", "build_tree", "load_model", "serve"]
+
+# How blocking model calls leave the event loop (tests on a mock clock run them inline).
+Offload = Callable[..., Awaitable[Any]]
+# A Connection closes within its CLOSE_TIMEOUT_SECS; this bounds one stop call.
+STOP_CONNECTION_SECS = 10.0
+
+
+@dataclass(frozen=True)
+class NodeParts:
+    """The plain shared objects of one node (no actors), made once at start-up."""
+
+    settings: Settings
+    db: Database
+    classifier: Classifier
+    metrics: Metrics
+    sanctions: Sanctions
+    limits: ConnectionLimits
+    registry: Registry
+    offload: Offload = trio.to_thread.run_sync
+
+    @classmethod
+    def create(cls, settings: Settings, classifier: Classifier) -> NodeParts:
+        return cls(
+            settings=settings,
+            db=Database(settings.database_url, threads=settings.db_threads),
+            classifier=classifier,
+            metrics=Metrics(),
+            sanctions=Sanctions(),
+            limits=ConnectionLimits(
+                max_total=settings.max_connections,
+                max_per_user=settings.max_connections_per_user,
+                max_per_ip=settings.max_connections_per_ip,
+            ),
+            registry=Registry(),
+        )
+
+    def metrics_document(self) -> dict[str, Any]:
+        """The `/metrics` document of this node, now."""
+        return self.metrics.document(
+            viewers=self.limits.total,
+            rooms=len(running_rooms(self.registry)),
+            model=self.classifier.name,
+        )
+
+    def moderation_client(self) -> ModerationClient:
+        """A client of the moderation pool's workers, by their registry names."""
+        names = worker_names(self.settings.moderation_workers)
+        return ModerationClient(
+            [self.registry.address(name) for name in names],
+            timeout=self.settings.moderation_timeout_secs,
+        )
+
+    def feed(self) -> FeedNotifier:
+        return FeedNotifier(self.registry.address("feed"), self.metrics)
 
 
 def load_model(settings: Settings) -> Classifier:
@@ -48,30 +125,37 @@ def load_model(settings: Settings) -> Classifier:
     return load_classifier(spec, torch_threads=settings.torch_threads)
 
 
-def build_tree(services: Services) -> Supervisor:
+def build_tree(parts: NodeParts) -> Supervisor:
     """The root supervisor of a node, with its children in start order."""
-    settings = services.settings
+    settings = parts.settings
+    registry = parts.registry
+    room_deps = RoomDeps(
+        settings=settings,
+        db=parts.db,
+        sanctions=parts.sanctions,
+        metrics=parts.metrics,
+        moderation=parts.moderation_client(),
+        store=registry.address("store"),
+        feed=parts.feed(),
+        viewers=lambda: parts.limits.total,
+    )
 
     def moderation() -> ModerationPool:
-        pool = ModerationPool(
-            services.classifier,
-            services.metrics,
+        return ModerationPool(
+            parts.classifier,
+            parts.metrics,
             workers=settings.moderation_workers,
             batch_size=settings.moderation_batch_size,
             batch_wait_secs=settings.moderation_batch_wait_ms / 1000,
             queue_size=settings.moderation_queue_size,
-            offload=services.offload,
+            offload=parts.offload,
         )
-        services.install_moderation(
-            ModerationClient(pool, timeout=settings.moderation_timeout_secs)
-        )
-        return pool
 
     children = [
         ChildSpec(
             name="store",
             factory=lambda: PersistenceWriter(
-                services.db,
+                parts.db,
                 batch_size=settings.store_batch_size,
                 flush_secs=settings.store_flush_ms / 1000,
             ),
@@ -81,18 +165,23 @@ def build_tree(services: Services) -> Supervisor:
             shutdown_timeout=10.0,
         ),
         ChildSpec(name="moderation", factory=moderation, register="moderation"),
+        ChildSpec(name="rooms", factory=lambda: RoomSupervisor(room_deps), register="rooms"),
         ChildSpec(
-            name="rooms",
-            factory=lambda: services.install_rooms(RoomSupervisor(services)),
-            register="rooms",
+            name="gifts",
+            factory=lambda: GiftProducer(
+                interval=settings.gift_interval_secs,
+                clock=parts.sanctions.now,
+                store=registry.address("store"),
+                metrics=parts.metrics,
+            ),
+            register="gifts",
         ),
-        ChildSpec(name="gifts", factory=lambda: GiftProducer(services), register="gifts"),
-        ChildSpec(name="feed", factory=lambda: ModeratorFeed(services), register="feed"),
+        ChildSpec(
+            name="feed", factory=lambda: ModeratorFeed(parts.metrics_document), register="feed"
+        ),
         ChildSpec(
             name="connections",
-            factory=lambda: services.install_connections(
-                Supervisor((), max_restarts=100, within=1.0)
-            ),
+            factory=lambda: Supervisor((), max_restarts=100, within=1.0),
             register="connections",
         ),
     ]
@@ -131,17 +220,18 @@ async def serve(
         if classifier is not None
         else await trio.to_thread.run_sync(load_model, settings)
     )
-    services = Services.create(settings, model)
-    await trio.to_thread.run_sync(services.db.upgrade)
+    parts = NodeParts.create(settings, model)
+    await trio.to_thread.run_sync(parts.db.upgrade)
     if settings.demo:
-        await ensure_demo_accounts(services)
-    await load_sanctions(services)
+        await ensure_demo_accounts(parts.db, settings)
+    await load_sanctions(parts.db, parts.sanctions)
     stop = trio.Event() if shutdown is None else shutdown
     try:
-        async with ActorSystem.open(build_tree(services), name="safestream") as system:
-            services.system = system
-            app = build_asgi(services)
-            trigger = _shutdown_trigger(services, stop, handle_signals)
+        async with ActorSystem.open(
+            build_tree(parts), name="safestream", registry=parts.registry
+        ) as system:
+            app = build_asgi(app_context(parts, system))
+            trigger = _shutdown_trigger(system, stop, handle_signals)
             await hypercorn_serve(
                 app,  # type: ignore[arg-type]
                 hypercorn_config(settings, bind),
@@ -149,21 +239,37 @@ async def serve(
                 task_status=task_status,
             )
     finally:
-        services.db.dispose()
+        parts.db.dispose()
 
 
-async def load_sanctions(services: Services) -> None:
+def app_context(parts: NodeParts, system: ActorSystem) -> AppContext:
+    """What the HTTP routes and the chat socket are given."""
+    per_minute = parts.settings.login_attempts_per_minute
+    return AppContext(
+        settings=parts.settings,
+        db=parts.db,
+        metrics=parts.metrics,
+        sanctions=parts.sanctions,
+        limits=parts.limits,
+        login_attempts=KeyedRateLimiter(rate=per_minute / 60.0, burst=per_minute),
+        system=system,
+        feed=parts.feed(),
+        metrics_document=parts.metrics_document,
+    )
+
+
+async def load_sanctions(db: Database, sanctions: Sanctions) -> None:
     """Stored mutes and bans that are still running apply again after a restart."""
-    now = datetime.fromtimestamp(services.sanctions.now(), UTC)
-    for user in await services.db.run(repo.active_sanctions, now):
+    now = datetime.fromtimestamp(sanctions.now(), UTC)
+    for user in await db.run(repo.active_sanctions, now):
         if user.muted_until is not None and user.muted_until > now:
-            services.sanctions.mute_until(user.username, user.muted_until.timestamp())
+            sanctions.mute_until(user.username, user.muted_until.timestamp())
         if user.banned_until is not None and user.banned_until > now:
-            services.sanctions.ban(user.username, user.banned_until.timestamp())
+            sanctions.ban(user.username, user.banned_until.timestamp())
 
 
 def _shutdown_trigger(
-    services: Services, stop: trio.Event, handle_signals: bool
+    system: ActorSystem, stop: trio.Event, handle_signals: bool
 ) -> Callable[[], Awaitable[None]]:
     async def trigger() -> None:
         async with trio.open_nursery() as nursery:
@@ -178,14 +284,15 @@ def _shutdown_trigger(
                 nursery.start_soon(on_signal)
             await stop.wait()
             nursery.cancel_scope.cancel()
-        await close_all_connections(services)
+        await close_all_connections(system)
 
     return trigger
 
 
-async def close_all_connections(services: Services) -> None:
-    """Stop every Connection (each closes its socket with GOING_AWAY)."""
-    connections = services.connections
-    async with trio.open_nursery() as nursery:
-        for name in connections.children():
-            nursery.start_soon(connections.terminate_child, name)
+async def close_all_connections(system: ActorSystem) -> None:
+    """Stop every Connection (each closes its socket with GOING_AWAY), one after another
+    as the supervisor serves them; a connection already gone is skipped."""
+    connections = system.address("connections")
+    with contextlib.suppress(ActorError):
+        for name, _ref in await which_children(connections, timeout=STOP_CONNECTION_SECS):
+            await terminate_child(connections, name, timeout=STOP_CONNECTION_SECS)

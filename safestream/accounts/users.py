@@ -4,14 +4,13 @@ Shared by the HTTP routes and the CLI. bcrypt runs in a worker thread under the 
 `bcrypt` CapacityLimiter given by the caller; the database through `Database.run`.
 
 Example:
-    user = await register(services, "ann", "a@example.org", "correct horse battery")
-    token = await login(services, "ann", "correct horse battery")
+    user = await register(db, settings, "ann", "a@example.org", "correct horse battery")
+    token, user = await login(db, settings, "ann", "correct horse battery")
 """
 
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING
 
 import trio
 
@@ -23,11 +22,10 @@ from safestream.accounts.auth import (
     validate_username,
     verify_password,
 )
+from safestream.settings import Settings
 from safestream.store import repo
+from safestream.store.database import Database
 from safestream.store.records import UserRecord
-
-if TYPE_CHECKING:
-    from safestream.services import Services
 
 __all__ = ["DEMO_ACCOUNTS", "LoginFailed", "ensure_demo_accounts", "login", "register"]
 
@@ -48,7 +46,12 @@ class LoginFailed(Exception):
 
 
 async def register(
-    services: Services, username: str, email: str | None, password: str, role: Role = Role.VIEWER
+    db: Database,
+    settings: Settings,
+    username: str,
+    email: str | None,
+    password: str,
+    role: Role = Role.VIEWER,
 ) -> UserRecord:
     """Create a user after validating name and password.
 
@@ -56,31 +59,31 @@ async def register(
         InvalidUsername, InvalidPassword, PasswordTooLong: bad input.
         UserExists: the name is taken.
     """
-    settings = services.settings
     validate_username(username, settings.max_username_length)
     validate_password(password, min_length=settings.min_password_length)
     hashed = await trio.to_thread.run_sync(
         partial(hash_password, password, rounds=settings.bcrypt_rounds)
     )
-    return await services.db.run(repo.create_user, username, email, hashed, role.value)
+    return await db.run(repo.create_user, username, email, hashed, role.value)
 
 
-async def login(services: Services, username: str, password: str) -> tuple[str, UserRecord]:
+async def login(
+    db: Database, settings: Settings, username: str, password: str
+) -> tuple[str, UserRecord]:
     """Check the password and issue an access token.
 
     Raises:
         LoginFailed: unknown user or wrong password.
     """
-    user = await services.db.run(repo.get_user, username)
+    user = await db.run(repo.get_user, username)
     hashed = user.password_hash if user else _DUMMY_HASH
     ok = await trio.to_thread.run_sync(verify_password, password, hashed)
     if user is None or not ok:
         raise LoginFailed("incorrect username or password")
-    return issue_access_token(services, user), user
+    return issue_access_token(settings, user), user
 
 
-def issue_access_token(services: Services, user: UserRecord) -> str:
-    settings = services.settings
+def issue_access_token(settings: Settings, user: UserRecord) -> str:
     return issue_token(
         user.username,
         user.role,
@@ -90,14 +93,12 @@ def issue_access_token(services: Services, user: UserRecord) -> str:
     )
 
 
-async def ensure_demo_accounts(services: Services) -> None:
+async def ensure_demo_accounts(db: Database, settings: Settings) -> None:
     """Create the demo accounts that do not exist yet (demo mode only)."""
-    if not services.settings.demo:
+    if not settings.demo:
         raise RuntimeError("demo accounts exist only in demo mode")
-    rounds = services.settings.bcrypt_rounds
+    rounds = settings.bcrypt_rounds
     for name, role in DEMO_ACCOUNTS:
-        if await services.db.run(repo.get_user, name) is None:
+        if await db.run(repo.get_user, name) is None:
             hashed = await trio.to_thread.run_sync(partial(hash_password, name, rounds=rounds))
-            await services.db.run(
-                repo.create_user, name, f"{name}@demo.invalid", hashed, role.value
-            )
+            await db.run(repo.create_user, name, f"{name}@demo.invalid", hashed, role.value)

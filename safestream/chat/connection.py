@@ -6,20 +6,33 @@ everything queued in one go. A socket write that does not finish within
 `SLOW_CONSUMER_SECS`, or an outbox that overflows, closes the viewer with `TOO_SLOW`.
 On a graceful stop (server shutdown) the viewer is closed with `GOING_AWAY`.
 
+A Connection finds its Room by asking the RoomSupervisor (`open_room`); a room that is
+invalid, full or fails to start closes the socket with `TRY_AGAIN_LATER` (1013), and
+`finished` is set however `run` ends, so the socket's handler always gets its slot back.
+
 Example:
-    connection = Connection(conn_id, transport, identity, "main", None, services)
-    await services.connections.start_child(connection.child_spec())
-    await connection.finished.wait()
+    connection = Connection(conn_id, transport, identity, "main", None,
+                            settings=settings, metrics=metrics, rooms=system.address("rooms"))
+    await serve_connection(system.address("connections"), connection)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import trio
 
-from actors import ActorError, ActorRef, ChildSpec, MailboxFull, Restart
+from actors import (
+    Actor,
+    ActorError,
+    ActorRef,
+    Address,
+    ChildSpec,
+    MailboxFull,
+    Restart,
+    start_child,
+)
 from safestream.chat.limits import TokenBucket
 from safestream.chat.outbox import Outbox
 from safestream.chat.protocol import (
@@ -33,17 +46,15 @@ from safestream.chat.protocol import (
     parse_client_frame,
 )
 from safestream.chat.room_messages import Join, Leave, Post
-from safestream.chat.room_supervisor import InvalidRoom
-from safestream.web.transport import TransportClosed, WebSocketTransport
+from safestream.chat.room_supervisor import InvalidRoom, RoomUnavailable, open_room
+from safestream.chat.transport import TransportClosed, WebSocketTransport
+from safestream.metrics import Metrics
+from safestream.settings import Settings
 
-if TYPE_CHECKING:
-    from safestream.services import Services
-
-from actors import Actor
-
-__all__ = ["Connection", "Identity"]
+__all__ = ["Connection", "Identity", "serve_connection"]
 
 CLOSE_TIMEOUT_SECS = 2.0
+JOIN_TIMEOUT_SECS = 10.0
 PONG = encode({"type": "pong"})
 
 
@@ -69,7 +80,10 @@ class Connection(Actor):
         identity: Identity,
         room: str,
         since: int | None,
-        services: Services,
+        *,
+        settings: Settings,
+        metrics: Metrics,
+        rooms: Address,
     ) -> None:
         self.conn_id = conn_id
         self.identity = identity
@@ -77,8 +91,9 @@ class Connection(Actor):
         self.finished = trio.Event()
         self._transport = transport
         self._since = since
-        self._services = services
-        settings = services.settings
+        self._settings = settings
+        self._metrics = metrics
+        self._rooms = rooms
         self._outbox = Outbox(settings.connection_outbox_size)
         self._bucket = TokenBucket(
             rate=settings.messages_per_second, burst=settings.message_burst, now=trio.current_time()
@@ -96,16 +111,26 @@ class Connection(Actor):
         )
 
     async def run(self) -> None:
-        room: ActorRef[Any] | None = None
         try:
-            room = await self._services.rooms.room(self.room_name)
+            await self._serve()
+        finally:
+            self.finished.set()
+
+    async def _join(self) -> ActorRef[Any] | None:
+        """The joined room, or None after closing the outbox with TRY_AGAIN_LATER."""
+        try:
+            room = await open_room(self._rooms, self.room_name, timeout=JOIN_TIMEOUT_SECS)
             joined = Join(
                 self.conn_id, self.identity.user, self.identity.role, self._outbox, self._since
             )
-            await room.ask(joined, timeout=10.0)
-        except (InvalidRoom, ActorError) as exc:
+            await room.ask(joined, timeout=JOIN_TIMEOUT_SECS)
+        except (InvalidRoom, RoomUnavailable, ActorError) as exc:
             self._outbox.close(CloseCode.TRY_AGAIN_LATER, f"cannot join room: {exc}"[:120])
-            room = None
+            return None
+        return room
+
+    async def _serve(self) -> None:
+        room = await self._join()
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._writer, nursery.cancel_scope)
@@ -121,14 +146,13 @@ class Connection(Actor):
                     room.tell_nowait(Leave(self.conn_id))
                 except ActorError:
                     pass  # room gone or full: it drops members whose outbox is closed
-            self.finished.set()
 
     async def _watch_stop(self) -> None:
         await self.stop_requested.wait()
         self._outbox.close(CloseCode.GOING_AWAY, "server shutting down")
 
     async def _reader(self, room: ActorRef[Any], scope: trio.CancelScope) -> None:
-        settings = self._services.settings
+        settings = self._settings
         try:
             while True:
                 raw = await self._transport.receive()
@@ -137,7 +161,7 @@ class Connection(Actor):
                     self._outbox.close(CloseCode.TOO_BIG, "frame too big")
                     return
                 if not self._bucket.take(now=trio.current_time()):
-                    self._services.metrics.refused["rate_limited"] += 1
+                    self._metrics.refused["rate_limited"] += 1
                     retry = self._bucket.retry_after()
                     self._error("rate_limited", f"too many messages, retry in {retry:.1f}s")
                     continue
@@ -157,7 +181,7 @@ class Connection(Actor):
                 try:
                     room.tell_nowait(post)
                 except MailboxFull:
-                    self._services.metrics.refused["room_busy"] += 1
+                    self._metrics.refused["room_busy"] += 1
                     self._error("room_busy", "room is busy, try again")
                 except ActorError:
                     self._outbox.close(CloseCode.SERVICE_RESTART, "room restarting")
@@ -170,13 +194,13 @@ class Connection(Actor):
         self._outbox.offer(encode(error_frame(code, detail)))
 
     async def _writer(self, scope: trio.CancelScope) -> None:
-        slow = self._services.settings.slow_consumer_secs
+        slow = self._settings.slow_consumer_secs
         try:
             while frames := await self._outbox.next_batch():
                 with trio.move_on_after(slow) as timer:
                     await self._transport.send_many(frames)
                 if timer.cancelled_caught:
-                    self._services.metrics.slow_consumers += 1
+                    self._metrics.slow_consumers += 1
                     self._outbox.close(CloseCode.TOO_SLOW, "too slow: send timed out")
                     break
                 self._sent += len(frames)
@@ -199,3 +223,14 @@ class Connection(Actor):
             "received": self._received,
             "sent": self._sent,
         }
+
+
+async def serve_connection(connections: Address, connection: Connection) -> None:
+    """Run `connection` under the connections supervisor until it has finished.
+
+    Raises:
+        ActorError: the supervisor could not be asked (the node is stopping).
+        Exception: the connection could not be started.
+    """
+    await start_child(connections, connection.child_spec(), timeout=JOIN_TIMEOUT_SECS)
+    await connection.finished.wait()

@@ -4,26 +4,30 @@ Every gift (random, or sent with `POST /api/gift`) goes through this actor: it i
 (durably, before anyone sees it), counted, and broadcast to its room as the original
 `{"type":"gift","from","gift_id","amount","ts"}` frame.
 
+Gifts are shown only in rooms that are running (found in the registry); a gift to a room
+nobody watches is stored and counted but not shown.
+
 Example:
+    producer = GiftProducer(interval=15, clock=time.time, store=store_address, metrics=m)
     await gifts_ref.ask(SendGift(room="main", sender="ann", gift_id=2, amount=5), timeout=5)
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import trio
 
-from actors import Actor, MailboxFull
+from actors import Actor, ActorError, Address
 from safestream.chat.frames import gift_frame
 from safestream.chat.room_messages import Broadcast
+from safestream.chat.room_supervisor import running_room, running_rooms
+from safestream.metrics import Metrics
 from safestream.store.records import GiftRow
 from safestream.store.writer import Persist
-
-if TYPE_CHECKING:
-    from safestream.services import Services
 
 __all__ = ["GIFT_CATALOGUE", "GiftProducer", "SendGift"]
 
@@ -54,13 +58,24 @@ class GiftProducer(Actor):
 
     kind = "gift_producer"
 
-    def __init__(self, services: Services, rng: random.Random | None = None) -> None:
-        self._services = services
+    def __init__(
+        self,
+        *,
+        interval: float,
+        clock: Callable[[], float],
+        store: Address,
+        metrics: Metrics,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._interval = interval
+        self._clock = clock
+        self._store = store
+        self._metrics = metrics
         self._rng = rng or random.Random()
         self._sent = 0
 
     async def run(self) -> None:
-        interval = self._services.settings.gift_interval_secs
+        interval = self._interval
         async with trio.open_nursery() as nursery:
             if interval > 0:
                 nursery.start_soon(self._random_gifts, interval)
@@ -75,7 +90,7 @@ class GiftProducer(Actor):
     async def _random_gifts(self, interval: float) -> None:
         while True:
             await trio.sleep(interval)
-            for room, _ref in self._services.rooms.running():
+            for room, _ref in running_rooms(self.system.registry):
                 gift = SendGift(
                     room=room,
                     sender=self._rng.choice(RANDOM_SENDERS),
@@ -85,26 +100,29 @@ class GiftProducer(Actor):
                 await self.ref.tell(gift)
 
     async def _send(self, gift: SendGift) -> dict[str, Any]:
-        ts = self._services.sanctions.now()
+        ts = self._clock()
         row = GiftRow(
             room=gift.room, from_user=gift.sender, gift_id=gift.gift_id, amount=gift.amount, ts=ts
         )
-        await self._services.store.ask(Persist(gifts=(row,)), timeout=10.0)
-        self._services.metrics.gift_count += 1
+        await self._store.ask(Persist(gifts=(row,)), timeout=10.0)
+        self._metrics.gift_count += 1
         self._sent += 1
         frame = gift_frame(
             room=gift.room, sender=gift.sender, gift_id=gift.gift_id, amount=gift.amount, ts=ts
         )
-        room = await self._services.rooms.room(gift.room)
+        room = running_room(self.system.registry, gift.room)
         try:
+            if room is None:
+                raise ActorError(f"room {gift.room!r} is not running")
             room.tell_nowait(Broadcast(frame))
-        except MailboxFull:
-            # Stored and counted, but a room that cannot take one more frame skips it.
-            self._services.metrics.refused["gift_not_shown"] += 1
+        except ActorError:
+            # Stored and counted, but a room that is gone or cannot take one more frame
+            # skips it.
+            self._metrics.refused["gift_not_shown"] += 1
         return frame
 
     def introspect(self) -> dict[str, Any]:
         return {
             "sent": self._sent,
-            "interval_secs": self._services.settings.gift_interval_secs,
+            "interval_secs": self._interval,
         }

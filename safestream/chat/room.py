@@ -10,20 +10,26 @@ reconnect and recover from the (reloaded) history.
 The pipeline task belongs to this actor: it scores and persists batches in order, then
 calls `_deliver`, which does not await, so the room's state is never seen half-changed.
 
+Each Room is given its `RoomDeps` at construction: settings, the database (history on
+start), the node's sanctions and metrics, the moderation client, and the addresses of
+the persistence writer and the moderators' feed.
+
 Example:
-    ref = await services.rooms.room("main")
+    ref = await open_room(rooms_address, "main", timeout=5)    # see room_supervisor
     await ref.ask(Join(conn_id, "ann", "viewer", outbox, since=None), timeout=5)
-    ref.tell_nowait(Post(conn_id, "ann", "hello"))
+    ref.tell_nowait(Post(conn_id, "ann", "viewer", "hello"))
 """
 
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import trio
 
-from actors import Actor, OverflowPolicy
+from actors import Actor, Address, OverflowPolicy
 from safestream.accounts.auth import Role
 from safestream.chat.frames import (
     ChatMessage,
@@ -48,17 +54,34 @@ from safestream.chat.room_messages import (
     SetPolicy,
 )
 from safestream.chat.rules import PostRules
+from safestream.chat.sanctions import Sanctions
+from safestream.metrics import Metrics
 from safestream.moderation.decide import moderate
+from safestream.moderation.feed import FeedNotifier
 from safestream.moderation.policy import RoomPolicy
+from safestream.moderation.pool import ModerationClient
+from safestream.settings import Settings
 from safestream.store import repo
+from safestream.store.database import Database
 from safestream.store.writer import Persist
 
-if TYPE_CHECKING:
-    from safestream.services import Services
-
-__all__ = ["Room"]
+__all__ = ["Room", "RoomDeps"]
 
 PRESENCE_INTERVAL_SECS = 1.0
+
+
+@dataclass(frozen=True)
+class RoomDeps:
+    """What every Room of a node is given at construction."""
+
+    settings: Settings
+    db: Database
+    sanctions: Sanctions
+    metrics: Metrics
+    moderation: ModerationClient
+    store: Address  # the PersistenceWriter
+    feed: FeedNotifier
+    viewers: Callable[[], int]  # connected viewers on the node, for presence frames
 
 
 class Room(Actor):
@@ -67,10 +90,10 @@ class Room(Actor):
     kind = "room"
     overflow = OverflowPolicy.FAIL
 
-    def __init__(self, name: str, services: Services) -> None:
+    def __init__(self, name: str, deps: RoomDeps) -> None:
         self.room = name
-        self._services = services
-        settings = services.settings
+        self._deps = deps
+        settings = deps.settings
         self._members: dict[int, Member] = {}
         self._replay: deque[ChatMessage] = deque(maxlen=settings.replay_buffer_size)
         self._floor = 0  # every visible message with seq > floor is in the replay buffer
@@ -87,12 +110,12 @@ class Room(Actor):
         self._delivered = 0
 
     async def on_start(self) -> None:
-        db = self._services.db
+        db = self._deps.db
         record = await db.run(repo.ensure_room, self.room)
         if record.policy:
             self._policy = RoomPolicy.from_dict({**record.policy, "version": record.policy_version})
         self._seq = await db.run(repo.last_seq, self.room)
-        size = self._services.settings.replay_buffer_size
+        size = self._deps.settings.replay_buffer_size
         history = await db.run(repo.room_history, self.room, size)
         self._replay.extend(ChatMessage.from_record(record) for record in history)
         if len(history) >= size and history:
@@ -152,7 +175,7 @@ class Room(Actor):
         return True
 
     def _history_since(self, since: int | None) -> tuple[list[ChatMessage], bool | None]:
-        size = self._services.settings.history_size
+        size = self._deps.settings.history_size
         if since is None:
             return list(self._replay)[-size:] if size else [], None
         if self._floor <= since <= self._seq:
@@ -163,11 +186,9 @@ class Room(Actor):
         member = self._members.get(post.conn_id)
         if member is None:
             return
-        refusal = self._rules.check(
-            post, self._policy, self._services.sanctions, trio.current_time()
-        )
+        refusal = self._rules.check(post, self._policy, self._deps.sanctions, trio.current_time())
         if refusal is not None:
-            self._services.metrics.refused[refusal.code] += 1
+            self._deps.metrics.refused[refusal.code] += 1
             member.outbox.offer(encode(error_frame(refusal.code, refusal.detail)))
             return
         stamped = ChatMessage(
@@ -177,12 +198,12 @@ class Room(Actor):
             user=post.user,
             original=post.text,
             text=post.text,
-            ts=self._services.sanctions.now(),
+            ts=self._deps.sanctions.now(),
         )
         try:
             self._pipeline_out.send_nowait(stamped)
         except trio.WouldBlock:
-            self._services.metrics.refused["room_busy"] += 1
+            self._deps.metrics.refused["room_busy"] += 1
             member.outbox.offer(encode(error_frame("room_busy", "room is busy, try again")))
             return
         self._seq = stamped.seq
@@ -191,7 +212,7 @@ class Room(Actor):
 
     async def _pipeline(self) -> None:
         """Score, decide and store batches in seq order, then deliver them."""
-        settings = self._services.settings
+        settings = self._deps.settings
         while True:
             batch = [await self._pipeline_in.receive()]
             while len(batch) < settings.moderation_batch_size:
@@ -199,17 +220,15 @@ class Room(Actor):
                     batch.append(self._pipeline_in.receive_nowait())
                 except trio.WouldBlock:
                     break
-            decided = await moderate(
-                batch, self._policy, self._services.moderation, self._services.metrics
-            )
+            decided = await moderate(batch, self._policy, self._deps.moderation, self._deps.metrics)
             try:
-                await self._services.store.ask(
+                await self._deps.store.ask(
                     Persist(messages=tuple(m.to_row() for m in decided)),
                     timeout=settings.moderation_timeout_secs + 10.0,
                 )
             except Exception as exc:
                 # Not durable, so not accepted: tell the authors, deliver nothing.
-                self._services.metrics.refused["not_saved"] += len(decided)
+                self._deps.metrics.refused["not_saved"] += len(decided)
                 detail = f"message not saved ({type(exc).__name__}), please resend"
                 for message in decided:
                     self._to_user(message.user, encode(error_frame("not_saved", detail)))
@@ -219,21 +238,21 @@ class Room(Actor):
     def _deliver(self, messages: list[ChatMessage]) -> None:
         """Fan out visible messages; tell authors (and moderators) about the rest."""
         for message in messages:
-            self._services.metrics.observe_message(toxic=message.toxic, action=message.action)
+            self._deps.metrics.observe_message(toxic=message.toxic, action=message.action)
             if message.status == "visible":
                 self._replay.append(message)
                 if len(self._replay) == self._replay.maxlen:
                     self._floor = max(self._floor, self._replay[0].seq - 1)
                 frame = chat_frame(message)
                 self._fan_out(encode(frame))
-                self._services.notify("message", {**frame, "status": message.status})
+                self._deps.feed.notify("message", {**frame, "status": message.status})
                 self._delivered += 1
                 continue
             notice = moderation_frame(message.status, message)
             self._to_user(message.user, encode(notice), moderators_too=True)
-            self._services.notify("held" if message.status == "held" else "message", notice)
+            self._deps.feed.notify("held" if message.status == "held" else "message", notice)
             if message.action == "timeout":
-                until = self._services.sanctions.mute(message.user, self._policy.timeout_secs)
+                until = self._deps.sanctions.mute(message.user, self._policy.timeout_secs)
                 self._fan_out(
                     encode(notice_frame(self.room, "timeout", user=message.user, until=until))
                 )
@@ -242,7 +261,7 @@ class Room(Actor):
         for member in list(self._members.values()):
             if not member.outbox.offer(frame) and member.outbox.close_request is not None:
                 if member.outbox.close_request.code == CloseCode.TOO_SLOW:
-                    self._services.metrics.slow_consumers += 1
+                    self._deps.metrics.slow_consumers += 1
                 self._remove(member.conn_id)
 
     def _to_user(self, user: str, frame: str, *, moderators_too: bool = False) -> None:
@@ -285,7 +304,7 @@ class Room(Actor):
 
     async def _idle_sweeper(self) -> None:
         """Every CLEANUP_INTERVAL: passivate if empty for ROOM_IDLE_SECS."""
-        settings = self._services.settings
+        settings = self._deps.settings
         while True:
             await trio.sleep(settings.cleanup_interval)
             idle = trio.current_time() - self._idle_since
@@ -297,7 +316,7 @@ class Room(Actor):
         return self._pipeline_in.statistics().current_buffer_used > 0
 
     def _viewers(self) -> int:
-        return self._services.limits.total
+        return self._deps.viewers()
 
     def introspect(self) -> dict[str, Any]:
         return {

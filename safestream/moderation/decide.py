@@ -5,7 +5,7 @@ message's scores into a decision. When the pool cannot answer in time, the polic
 failure mode decides: held (fail-closed) or delivered with action `unscored` (fail-open).
 
 Example:
-    decided = await moderate(batch, policy, services.moderation, services.metrics)
+    decided = await moderate(batch, policy, moderation_client, metrics)
 """
 
 from __future__ import annotations

@@ -5,24 +5,28 @@ event when full, so it never slows a room); it fans each event out to every subs
 bounded queue and adds a `metrics` event every second. A subscriber that falls behind by
 a whole queue is dropped (its stream ends; the dashboard reconnects).
 
+Others publish through a `FeedNotifier` (the feed's registry address plus a counter of
+events lost while the feed restarts); the feed is given a zero-argument function that
+returns the current `/metrics` document.
+
 Example:
     events = await feed_ref.ask(Subscribe(), timeout=5)      # a trio receive channel
     async for event in events: ...                            # FeedEvent(kind, data)
+    FeedNotifier(system.address("feed"), metrics).notify("action", {"action": "mute"})
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import trio
 
-from actors import Actor, OverflowPolicy
+from actors import Actor, ActorError, Address, OverflowPolicy
+from safestream.metrics import Metrics
 
-if TYPE_CHECKING:
-    from safestream.services import Services
-
-__all__ = ["FEED_KINDS", "FeedEvent", "ModeratorFeed", "Subscribe"]
+__all__ = ["FEED_KINDS", "FeedEvent", "FeedNotifier", "ModeratorFeed", "Subscribe"]
 
 FEED_KINDS = ("message", "held", "action", "metrics")
 SUBSCRIBER_QUEUE = 256
@@ -50,8 +54,8 @@ class ModeratorFeed(Actor):
     mailbox_capacity = 1024
     overflow = OverflowPolicy.DROP_OLDEST
 
-    def __init__(self, services: Services) -> None:
-        self._services = services
+    def __init__(self, metrics_document: Callable[[], dict[str, Any]]) -> None:
+        self._metrics_document = metrics_document
         self._subscribers: list[trio.MemorySendChannel[FeedEvent]] = []
         self._published = 0
         self._dropped_subscribers = 0
@@ -98,7 +102,7 @@ class ModeratorFeed(Actor):
         while True:
             await trio.sleep(METRICS_INTERVAL_SECS)
             if self._subscribers:
-                self._publish(FeedEvent("metrics", metrics_json(self._services)))
+                self._publish(FeedEvent("metrics", self._metrics_document()))
 
     def introspect(self) -> dict[str, Any]:
         return {
@@ -108,27 +112,20 @@ class ModeratorFeed(Actor):
         }
 
 
-def metrics_json(services: Services) -> dict[str, Any]:
-    """The `/metrics` document: the original's three fields first, then ours."""
-    m = services.metrics
-    return {
-        "viewer_count": services.limits.total,
-        "gift_count": m.gift_count,
-        "toxic_pct": m.toxic_pct,
-        "messages_total": m.messages_total,
-        "toxic_total": m.toxic_total,
-        "rooms": len(services.rooms.running()),
-        "actions": dict(m.actions),
-        "refused": dict(m.refused),
-        "slow_consumers": m.slow_consumers,
-        "moderation": {
-            "model": services.classifier.name,
-            "batches": m.moderation_batches,
-            "texts": m.moderation_texts,
-            "failures": m.moderation_failures,
-            "unscored": m.moderation_unscored,
-            "mean_latency_ms": round(1000 * m.latency_sum / m.moderation_batches, 3)
-            if m.moderation_batches
-            else 0.0,
-        },
-    }
+class FeedNotifier:
+    """Best-effort publishing to the feed: never blocks or raises.
+
+    The feed drops its oldest events when full; while it restarts, events are lost and
+    counted as `refused["feed_unavailable"]` (the feed is a live view, the database keeps
+    the record).
+    """
+
+    def __init__(self, feed: Address, metrics: Metrics) -> None:
+        self._feed = feed
+        self._metrics = metrics
+
+    def notify(self, kind: str, data: dict[str, Any]) -> None:
+        try:
+            self._feed.tell_nowait(FeedEvent(kind, data))
+        except ActorError:
+            self._metrics.refused["feed_unavailable"] += 1

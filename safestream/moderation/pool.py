@@ -1,6 +1,8 @@
 """ModerationPool: a supervisor of ModeratorWorker actors that micro-batch the model.
 
-Rooms call `ModerationClient.score(texts)`. The client asks the least-loaded worker;
+Rooms call `ModerationClient.score(texts)`. Each worker is registered by name
+(`moderation-worker-<i>`); the client holds their registry addresses and asks the
+least-loaded live one;
 each worker collects asks for up to `MODERATION_BATCH_WAIT_MS` or
 `MODERATION_BATCH_SIZE` texts, runs one model call in a worker thread (under the named
 `moderation` CapacityLimiter) and answers every asker. A worker whose model call raises
@@ -9,6 +11,8 @@ queued in its mailbox are kept. Askers that get no scores in time apply their ro
 failure mode (fail-closed: hold; fail-open: deliver unscored).
 
 Example:
+    pool = ModerationPool(classifier, metrics, workers=2, ...)   # a child of the root
+    client = ModerationClient([registry.address(n) for n in worker_names(2)], timeout=2)
     scores = await client.score(["hello", "you idiot"])
 """
 
@@ -24,6 +28,7 @@ from actors import (
     Actor,
     ActorDied,
     ActorError,
+    Address,
     ChildSpec,
     Envelope,
     OverflowPolicy,
@@ -40,6 +45,7 @@ __all__ = [
     "ModerationUnavailable",
     "ModeratorWorker",
     "ScoreRequest",
+    "worker_names",
 ]
 
 
@@ -135,6 +141,11 @@ class ModeratorWorker(Actor):
         }
 
 
+def worker_names(workers: int) -> list[str]:
+    """The registry names of a pool's workers."""
+    return [f"moderation-worker-{index}" for index in range(max(1, workers))]
+
+
 def _text_count(message: Any) -> int:
     return len(message.texts) if isinstance(message, ScoreRequest) else 1
 
@@ -172,20 +183,20 @@ class ModerationPool(Supervisor):
                 name=f"worker-{index}",
                 factory=worker,
                 restart=Restart.PERMANENT,
+                register=name,
                 mailbox_capacity=queue_size,
                 overflow=OverflowPolicy.FAIL,
             )
-            for index in range(max(1, workers))
+            for index, name in enumerate(worker_names(workers))
         ]
         super().__init__(specs, max_restarts=10, within=10.0)
-        self.model_name = classifier.name
 
 
 class ModerationClient:
     """What rooms use to score texts: least-loaded worker, bounded wait."""
 
-    def __init__(self, pool: ModerationPool, *, timeout: float) -> None:
-        self._pool = pool
+    def __init__(self, workers: Sequence[Address], *, timeout: float) -> None:
+        self._workers = tuple(workers)
         self._timeout = timeout
 
     async def score(self, texts: Sequence[str]) -> list[Scores]:
@@ -195,8 +206,7 @@ class ModerationClient:
             ModerationUnavailable: every worker is full or down, the batch crashed, or
                 the answer did not come within `MODERATION_TIMEOUT_SECS`.
         """
-        refs = [ref for name in self._pool.children() if (ref := self._pool.child_ref(name))]
-        live = [ref for ref in refs if ref.alive]
+        live = [ref for worker in self._workers if (ref := worker.resolve()) is not None]
         if not live:
             raise ModerationUnavailable("no moderation worker is running")
         ref = min(live, key=lambda r: r.statistics().depth)

@@ -1,7 +1,7 @@
 """The Quart-Trio application: route modules registered on one app, JSON errors.
 
 Example:
-    app = create_app(services)      # an ASGI app; safestream.web.asgi mounts it
+    app = create_app(ctx)      # an ASGI app; safestream.web.asgi mounts it
 """
 
 from __future__ import annotations
@@ -21,23 +21,23 @@ from safestream.web.routes.gifts import gift_blueprint
 from safestream.web.routes.ui import ui_blueprint
 
 if TYPE_CHECKING:
-    from safestream.services import Services
+    from safestream.web.context import AppContext
 
 __all__ = ["create_app"]
 
 MAX_BODY_BYTES = 64 * 1024
 
 
-def create_app(services: Services) -> QuartTrio:
+def create_app(ctx: AppContext) -> QuartTrio:
     app = QuartTrio("safestream")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = True
-    app.register_blueprint(auth_blueprint(services))
-    app.register_blueprint(api_blueprint(services))
-    app.register_blueprint(admin_blueprint(services))
-    app.register_blueprint(gift_blueprint(services))
-    app.register_blueprint(ui_blueprint(services))
-    app.register_blueprint(openapi_blueprint(services))
+    app.register_blueprint(auth_blueprint(ctx))
+    app.register_blueprint(api_blueprint(ctx))
+    app.register_blueprint(admin_blueprint(ctx))
+    app.register_blueprint(gift_blueprint(ctx))
+    app.register_blueprint(ui_blueprint())
+    app.register_blueprint(openapi_blueprint(ctx))
 
     @app.errorhandler(ApiError)
     async def api_error(error: ApiError) -> tuple[Response, int]:

@@ -15,7 +15,7 @@ from safestream.web.chat_socket import chat_socket
 from safestream.web.transport import AsgiTransport
 
 if TYPE_CHECKING:
-    from safestream.services import Services
+    from safestream.web.context import AppContext
 
 __all__ = ["build_asgi"]
 
@@ -25,12 +25,12 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-def build_asgi(services: Services) -> Asgi:
-    app = cast(Asgi, create_app(services))
+def build_asgi(ctx: AppContext) -> Asgi:
+    app = cast(Asgi, create_app(ctx))
 
     async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope.get("path", "").startswith("/ws/"):
-            await chat_socket(services, AsgiTransport(scope, receive, send))
+            await chat_socket(ctx, AsgiTransport(scope, receive, send))
             return
         await app(scope, receive, send)
 

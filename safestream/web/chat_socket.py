@@ -18,16 +18,18 @@ from urllib.parse import unquote, urlsplit
 
 import trio
 
+from actors import ActorError
 from safestream.accounts.auth import Role
-from safestream.chat.connection import Connection, Identity
+from safestream.chat.connection import Connection, Identity, serve_connection
 from safestream.chat.limits import LimitExceeded
 from safestream.chat.protocol import AuthFrame, CloseCode, ProtocolError, parse_client_frame
 from safestream.chat.room_supervisor import InvalidRoom, validate_room_name
+from safestream.chat.transport import TransportClosed
 from safestream.web.deps import ApiError, user_from_token
-from safestream.web.transport import AsgiTransport, TransportClosed
+from safestream.web.transport import AsgiTransport
 
 if TYPE_CHECKING:
-    from safestream.services import Services
+    from safestream.web.context import AppContext
 
 __all__ = ["chat_socket", "origin_allowed"]
 
@@ -52,37 +54,48 @@ def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...
     return bool(host) and urlsplit(origin).netloc == host
 
 
-async def chat_socket(services: Services, transport: AsgiTransport) -> None:
+async def chat_socket(ctx: AppContext, transport: AsgiTransport) -> None:
     """Serve one chat WebSocket until it closes."""
     if not await transport.wait_connect():
         return
     offered = transport.subprotocols
     await transport.accept(SUBPROTOCOL if SUBPROTOCOL in offered else None)
     try:
-        identity, room, since = await _handshake(services, transport)
+        identity, room, since = await _handshake(ctx, transport)
     except Refused as refused:
-        services.metrics.refused[f"ws_{refused.code}"] += 1
+        ctx.metrics.refused[f"ws_{refused.code}"] += 1
         await transport.close(refused.code, refused.reason)
         return
     except TransportClosed:
         return
     try:
-        services.limits.acquire(identity.user, identity.ip)
+        ctx.limits.acquire(identity.user, identity.ip)
     except LimitExceeded as exc:
         await transport.close(CloseCode.TRY_AGAIN_LATER, str(exc))
         return
     try:
-        connection = Connection(services.next_conn_id(), transport, identity, room, since, services)
-        await services.connections.start_child(connection.child_spec())
-        await connection.finished.wait()
+        connection = Connection(
+            ctx.next_conn_id(),
+            transport,
+            identity,
+            room,
+            since,
+            settings=ctx.settings,
+            metrics=ctx.metrics,
+            rooms=ctx.address("rooms"),
+        )
+        await serve_connection(ctx.address("connections"), connection)
+    except ActorError:
+        await transport.close(CloseCode.TRY_AGAIN_LATER, "server is not accepting chats now")
     finally:
-        services.limits.release(identity.user, identity.ip)
+        ctx.limits.release(identity.user, identity.ip)
+        # A Connection that crashed before closing its socket leaves it to us (no-op
+        # when the socket is already closed).
+        await transport.close(CloseCode.INTERNAL_ERROR, "internal error")
 
 
-async def _handshake(
-    services: Services, transport: AsgiTransport
-) -> tuple[Identity, str, int | None]:
-    settings = services.settings
+async def _handshake(ctx: AppContext, transport: AsgiTransport) -> tuple[Identity, str, int | None]:
+    settings = ctx.settings
     if not origin_allowed(
         transport.headers.get("origin"), transport.headers.get("host"), settings.allowed_origins
     ):
@@ -93,17 +106,17 @@ async def _handshake(
     except InvalidRoom as exc:
         raise Refused(CloseCode.POLICY_VIOLATION, str(exc)) from exc
     since = _since(transport.query.get("since"))
-    token = _token_from_handshake(transport) or await _token_from_first_frame(services, transport)
+    token = _token_from_handshake(transport) or await _token_from_first_frame(ctx, transport)
     try:
-        user = await user_from_token(services, token)
+        user = await user_from_token(ctx, token)
     except ApiError as exc:
         raise Refused(CloseCode.POLICY_VIOLATION, exc.detail) from exc
     if user.username != username:
         raise Refused(CloseCode.POLICY_VIOLATION, "token does not match the username")
     stored_ban = (
-        user.banned_until is not None and user.banned_until.timestamp() > services.sanctions.now()
+        user.banned_until is not None and user.banned_until.timestamp() > ctx.sanctions.now()
     )
-    if stored_ban or services.sanctions.banned(user.username):
+    if stored_ban or ctx.sanctions.banned(user.username):
         raise Refused(CloseCode.BANNED, "you are banned")
     return Identity(user.username, Role(user.role).value, transport.remote_addr), room, since
 
@@ -123,8 +136,8 @@ def _token_from_handshake(transport: AsgiTransport) -> str | None:
     return transport.query.get("token") or None
 
 
-async def _token_from_first_frame(services: Services, transport: AsgiTransport) -> str:
-    settings = services.settings
+async def _token_from_first_frame(ctx: AppContext, transport: AsgiTransport) -> str:
+    settings = ctx.settings
     with trio.move_on_after(settings.auth_timeout_secs):
         raw = await transport.receive()
         try:

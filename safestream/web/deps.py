@@ -4,7 +4,7 @@ Every refusal is an `ApiError`, rendered as `{"detail": "...", "error": "<code>"
 its HTTP status (`detail` as the original FastAPI server did, `error` machine-readable).
 
 Example:
-    user = await current_user(services, required=Role.MODERATOR)
+    user = await current_user(ctx, required=Role.MODERATOR)
     body = await json_body()
 """
 
@@ -20,7 +20,7 @@ from safestream.store import repo
 from safestream.store.records import UserRecord
 
 if TYPE_CHECKING:
-    from safestream.services import Services
+    from safestream.web.context import AppContext
 
 __all__ = [
     "ApiError",
@@ -67,26 +67,26 @@ def bearer_token() -> str:
     return token.strip()
 
 
-async def user_from_token(services: Services, token: str) -> UserRecord:
+async def user_from_token(ctx: AppContext, token: str) -> UserRecord:
     """The stored user a token names (its role read fresh from the database).
 
     Raises:
         ApiError: 401 for a bad/expired token or a user that no longer exists.
     """
-    settings = services.settings
+    settings = ctx.settings
     try:
         claims = decode_token(token, secret=settings.jwt_secret_key, issuer=settings.jwt_issuer)
     except InvalidToken as exc:
         raise ApiError(401, "invalid_token", f"invalid token: {exc.reason}") from exc
-    user = await services.db.run(repo.get_user, claims.username)
+    user = await ctx.db.run(repo.get_user, claims.username)
     if user is None:
         raise ApiError(401, "invalid_token", "user no longer exists")
     return user
 
 
-async def current_user(services: Services, required: Role = Role.VIEWER) -> UserRecord:
+async def current_user(ctx: AppContext, required: Role = Role.VIEWER) -> UserRecord:
     """The authenticated user; 401 without a valid token, 403 without the role."""
-    user = await user_from_token(services, bearer_token())
+    user = await user_from_token(ctx, bearer_token())
     if not Role(user.role).allows(required):
         raise ApiError(403, "forbidden", f"this needs the {required.value} role")
     return user

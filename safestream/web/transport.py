@@ -1,9 +1,9 @@
-"""The one small interface between the chat core and the WebSocket serving layer.
+"""`AsgiTransport`: the chat core's `WebSocketTransport` on an ASGI websocket scope.
 
-Connections and rooms only see `WebSocketTransport`: accept, receive, send frames,
-close. `AsgiTransport` implements it on a raw ASGI websocket scope (Hypercorn's Trio
-worker), bypassing Quart's per-frame wrappers; a faster layer can replace it without
-touching rooms or connections.
+Connections and rooms only see `safestream.chat.transport.WebSocketTransport`: accept,
+receive, send frames, close. `AsgiTransport` implements it on a raw ASGI websocket scope
+(Hypercorn's Trio worker), bypassing Quart's per-frame wrappers; a faster layer can
+replace it without touching rooms or connections.
 
 Example:
     transport = AsgiTransport(scope, receive, send)
@@ -15,41 +15,16 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import parse_qs
 
-__all__ = ["AsgiTransport", "TransportClosed", "WebSocketTransport"]
+from safestream.chat.transport import TransportClosed
+
+__all__ = ["AsgiTransport"]
 
 AsgiMessage = dict[str, Any]
 Receive = Callable[[], Awaitable[AsgiMessage]]
 Send = Callable[[AsgiMessage], Awaitable[None]]
-
-
-class TransportClosed(Exception):
-    """The peer went away (or the socket was closed); `code` is its close code."""
-
-    def __init__(self, code: int = 1006) -> None:
-        super().__init__(f"websocket closed ({code})")
-        self.code = code
-
-
-class WebSocketTransport(Protocol):
-    """What the chat core needs from a WebSocket."""
-
-    @property
-    def remote_addr(self) -> str: ...
-
-    async def accept(self, subprotocol: str | None = None) -> None: ...
-
-    async def receive(self) -> str | bytes:
-        """The next frame's payload. Raises TransportClosed when the peer is gone."""
-        ...
-
-    async def send_many(self, frames: Sequence[str]) -> None:
-        """Send text frames in order. Raises TransportClosed when the peer is gone."""
-        ...
-
-    async def close(self, code: int, reason: str) -> None: ...
 
 
 class AsgiTransport:

@@ -8,10 +8,12 @@ Viewers are plain `Outbox`es joined to rooms, as a Connection would.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,10 +22,10 @@ import trio
 from actors import ActorRef, ActorSystem
 from safestream.chat.outbox import Outbox
 from safestream.chat.room_messages import Join, Post
+from safestream.chat.room_supervisor import open_room
 from safestream.chat.sanctions import Sanctions
 from safestream.moderation.classifiers import Classifier, KeywordClassifier, Scores
-from safestream.node import build_tree
-from safestream.services import Services
+from safestream.node import NodeParts, build_tree
 from safestream.settings import Settings
 from safestream.store.database import Database
 
@@ -64,11 +66,15 @@ async def run_inline(fn: Callable[..., T], *args: Any, limiter: Any = None) -> T
 
 @dataclass
 class Node:
-    services: Services
+    parts: NodeParts
     system: ActorSystem
+    conn_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     async def room(self, name: str = "main") -> ActorRef[Any]:
-        return await self.services.rooms.room(name)
+        return await open_room(self.system.address("rooms"), name, timeout=5)
+
+    def next_conn_id(self) -> int:
+        return next(self.conn_ids)
 
     async def join(
         self,
@@ -80,7 +86,7 @@ class Node:
         since: int | None = None,
     ) -> Member:
         outbox = Outbox(capacity)
-        conn_id = self.services.next_conn_id()
+        conn_id = self.next_conn_id()
         ref = await self.room(room)
         await ref.ask(Join(conn_id, user, role, outbox, since), timeout=5)
         return Member(conn_id, user, role, outbox, ref)
@@ -138,12 +144,16 @@ async def open_node(
     settings = node_settings(tmp_path, **overrides)
     db = InlineDatabase(settings.database_url, threads=1)
     db.upgrade()
-    services = Services(settings, db, classifier or KeywordClassifier())
-    services.sanctions = Sanctions(clock=trio.current_time)  # mutes follow the test clock
-    services.offload = offload or run_inline
+    parts = dataclasses.replace(
+        NodeParts.create(settings, classifier or KeywordClassifier()),
+        db=db,
+        sanctions=Sanctions(clock=trio.current_time),  # mutes follow the test clock
+        offload=offload or run_inline,
+    )
     try:
-        async with ActorSystem.open(build_tree(services), name="safestream") as system:
-            services.system = system
-            yield Node(services, system)
+        async with ActorSystem.open(
+            build_tree(parts), name="safestream", registry=parts.registry
+        ) as system:
+            yield Node(parts, system)
     finally:
         db.dispose()

@@ -11,10 +11,11 @@ import trio
 import trio.testing
 from appkit import Node, open_node
 
-from safestream.chat.connection import Connection, Identity
+from actors import start_child
+from safestream.chat.connection import Connection, Identity, serve_connection
 from safestream.chat.protocol import CloseCode
 from safestream.chat.room_messages import RoomInfo
-from safestream.web.transport import TransportClosed
+from safestream.chat.transport import TransportClosed
 
 
 class FakeTransport:
@@ -61,17 +62,24 @@ class FakeTransport:
         return found
 
 
-async def connect(node: Node, transport: FakeTransport, user: str = "ann") -> Connection:
-    services = node.services
-    connection = Connection(
-        services.next_conn_id(),
+def new_connection(
+    node: Node, transport: FakeTransport, user: str = "ann", room: str = "main"
+) -> Connection:
+    return Connection(
+        node.next_conn_id(),
         transport,
         Identity(user, "viewer", "127.0.0.1"),
-        "main",
+        room,
         None,
-        services,
+        settings=node.parts.settings,
+        metrics=node.parts.metrics,
+        rooms=node.system.address("rooms"),
     )
-    await services.connections.start_child(connection.child_spec())
+
+
+async def connect(node: Node, transport: FakeTransport, user: str = "ann") -> Connection:
+    connection = new_connection(node, transport, user)
+    await start_child(node.system.address("connections"), connection.child_spec(), timeout=5)
     await transport.wait_for("history")
     return connection
 
@@ -122,13 +130,10 @@ async def test_socket_write_slower_than_limit_closes_too_slow(
 ) -> None:
     async with open_node(tmp_path, slow_consumer_secs=5.0) as node:
         transport = FakeTransport(send_delay=5.1)
-        connection = Connection(
-            1, transport, Identity("ann", "viewer", "ip"), "main", None, node.services
-        )
-        await node.services.connections.start_child(connection.child_spec())
-        await connection.finished.wait()
+        connection = new_connection(node, transport)
+        await serve_connection(node.system.address("connections"), connection)
         assert transport.closed is not None and transport.closed[0] == CloseCode.TOO_SLOW
-        assert node.services.metrics.slow_consumers == 1
+        assert node.parts.metrics.slow_consumers == 1
 
 
 async def test_write_just_under_limit_is_fine(

@@ -56,8 +56,8 @@ async def test_crashed_model_fail_closed_holds_and_worker_restarts(
         worker = node.system.snapshot()["children"][1]["children"][0]
         assert worker["restarts"] == 1
         assert worker["last_error"]["type"] == "RuntimeError"
-        assert node.services.metrics.moderation_failures == 1
-        assert node.services.metrics.moderation_unscored == 1
+        assert node.parts.metrics.moderation_failures == 1
+        assert node.parts.metrics.moderation_unscored == 1
 
 
 async def test_crashed_model_fail_open_delivers_marked_unscored(
@@ -85,7 +85,7 @@ async def test_model_slower_than_timeout_applies_failure_mode(
         held = await ann.frame("held")
         assert held["reason"] == "unscored (closed)"
         with pytest.raises(ModerationUnavailable):
-            await node.services.moderation.score(["x"])
+            await node.parts.moderation_client().score(["x"])
 
 
 async def test_model_just_within_timeout_is_delivered(

@@ -11,6 +11,7 @@ from appkit import open_node
 from actors import Crash
 from safestream.chat.protocol import CloseCode
 from safestream.chat.room_messages import Leave, SetPolicy
+from safestream.chat.room_supervisor import running_rooms
 from safestream.moderation.policy import RoomPolicy
 
 
@@ -24,7 +25,7 @@ async def test_chat_is_stamped_scored_stored_and_fanned_out(
         frame = await bob.frame("chat")
         assert (frame["user"], frame["message"], frame["seq"]) == ("ann", "hello", 1)
         assert (await ann.frame("chat"))["id"] == frame["id"]
-        assert node.services.metrics.messages_total == 1
+        assert node.parts.metrics.messages_total == 1
 
 
 async def test_history_survives_a_node_restart(
@@ -95,7 +96,7 @@ async def test_mute_refuses_and_expires(
 ) -> None:
     async with open_node(tmp_path) as node:
         ann = await node.join("ann")
-        node.services.sanctions.mute("ann", 300)
+        node.parts.sanctions.mute("ann", 300)
         await ann.post("hi")
         assert (await ann.frame("error"))["code"] == "muted"
         await trio.sleep(300)
@@ -127,7 +128,7 @@ async def test_full_outbox_closes_the_viewer_too_slow_and_room_goes_on(
         await ann.frames("chat", count=2)
         request = slow.outbox.close_request
         assert request is not None and request.code == CloseCode.TOO_SLOW
-        assert node.services.metrics.slow_consumers == 1
+        assert node.parts.metrics.slow_consumers == 1
         await ann.post("three")
         assert (await ann.frame("chat"))["message"] == "three"
 
@@ -141,9 +142,9 @@ async def test_empty_room_passivates_after_idle_secs_and_restarts_on_join(
         await ann.frame("chat")
         await ann.room.tell(Leave(ann.conn_id))
         await trio.sleep(59)
-        assert [name for name, _ in node.services.rooms.running()] == ["main"]
+        assert [name for name, _ in running_rooms(node.system.registry)] == ["main"]
         await trio.sleep(2)
-        assert node.services.rooms.running() == []
+        assert running_rooms(node.system.registry) == []
         bob = await node.join("bob")
         history = await bob.frame("history")
         assert [m["message"] for m in history["messages"]] == ["hi"]

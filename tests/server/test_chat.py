@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import trio
 from serverkit import Server, open_socket, viewer
 from trio_websocket import ConnectionClosed, open_websocket_url
 
 from safestream.chat.protocol import CloseCode
+from safestream.store import repo
 
 
 async def test_two_viewers_chat_with_the_original_frame_fields(server: Server) -> None:
@@ -186,3 +189,25 @@ async def test_login_attempts_are_throttled_per_username(server: Server) -> None
     assert throttled.status_code == 429
     assert throttled.json()["error"] == "too_many_attempts"
     assert int(throttled.headers["Retry-After"]) >= 1
+
+
+@pytest.mark.parametrize("settings_overrides", [{"max_connections": 1}])
+async def test_a_room_that_fails_to_start_closes_1013_and_frees_the_slot(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_ensure_room = repo.ensure_room
+
+    def ensure_room(session: Any, name: str) -> Any:
+        if name == "broken":
+            raise RuntimeError("disk on fire")
+        return real_ensure_room(session, name)
+
+    monkeypatch.setattr(repo, "ensure_room", ensure_room)
+    async with viewer(server, "demo_user", room="broken") as ann:
+        with pytest.raises(ConnectionClosed) as closed, trio.fail_after(5):
+            await ann.next()
+        assert closed.value.reason.code == CloseCode.TRY_AGAIN_LATER
+        assert "could not start" in (closed.value.reason.reason or "")
+    # The node's only connection slot is free again: the next viewer gets in.
+    async with viewer(server, "chat_viewer") as bob:
+        assert (await bob.next("history"))["room"] == "main"

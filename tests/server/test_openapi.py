@@ -8,8 +8,9 @@ from typing import Any
 
 from serverkit import Server
 
+from actors import ActorSystem
 from safestream.moderation.classifiers import KeywordClassifier
-from safestream.services import Services
+from safestream.node import NodeParts, app_context
 from safestream.web.app import create_app
 from safestream.web.openapi import HTTP_METHODS, http_routes, route_drift
 
@@ -50,15 +51,15 @@ async def test_document_matches_the_apps_routes(server: Server) -> None:
     for name in ("Error", "Token", "User", "ChatFrame", "GiftFrame", "Policy", "Metrics"):
         assert name in document["components"]["schemas"], name
 
-    services = Services.create(server.settings, KeywordClassifier())
+    parts = NodeParts.create(server.settings, KeywordClassifier())
     try:
-        app = create_app(services)
+        app = create_app(app_context(parts, ActorSystem("drift-check")))
         undocumented, stale = route_drift(app, document)
         assert not undocumented, f"routes missing from the document: {sorted(undocumented)}"
         assert not stale, f"documented routes the app does not serve: {sorted(stale)}"
         assert ("/api/admin/rooms/{room}/policy", "put") in http_routes(app)
     finally:
-        services.db.dispose()
+        parts.db.dispose()
 
     schemas = document["components"]["schemas"]
     assert refs(schemas) <= set(schemas)

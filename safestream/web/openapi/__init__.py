@@ -10,7 +10,7 @@ Its own Content-Security-Policy allows the shared stylesheet and the one inline 
 block (by hash), nothing else.
 
 Example:
-    app.register_blueprint(openapi_blueprint(services))
+    app.register_blueprint(openapi_blueprint(ctx))
     # GET /openapi.json -> the document, GET /docs -> the HTML page
 """
 
@@ -42,8 +42,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from safestream.services import Services
     from safestream.settings import Settings
+    from safestream.web.context import AppContext
 
 
 def openapi_document(settings: Settings) -> Json:
@@ -84,10 +84,10 @@ def openapi_document(settings: Settings) -> Json:
     }
 
 
-def openapi_blueprint(services: Services) -> Blueprint:
-    """`GET /openapi.json` and `GET /docs`, built once from the services' settings."""
+def openapi_blueprint(ctx: AppContext) -> Blueprint:
+    """`GET /openapi.json` and `GET /docs`, built once from the settings."""
     bp = Blueprint("openapi", __name__)
-    document = openapi_document(services.settings)
+    document = openapi_document(ctx.settings)
     document_json = json.dumps(document, indent=1)
     page = docs_html(document)
 

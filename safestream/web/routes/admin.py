@@ -22,6 +22,7 @@ from safestream.accounts.auth import Role
 from safestream.chat.frames import ChatMessage, chat_frame, notice_frame
 from safestream.chat.protocol import CloseCode
 from safestream.chat.room_messages import Broadcast, CloseUser, DeleteMessage, DeliverApproved
+from safestream.chat.room_supervisor import running_room, running_rooms
 from safestream.store import repo
 from safestream.store.errors import InvalidTransition
 from safestream.store.records import ActionRow, MessageRecord, UserRecord
@@ -31,7 +32,7 @@ from safestream.web.routes.admin_events import events_routes
 from safestream.web.routes.admin_policy import policy_routes
 
 if TYPE_CHECKING:
-    from safestream.services import Services
+    from safestream.web.context import AppContext
 
 __all__ = ["admin_blueprint"]
 
@@ -41,20 +42,20 @@ FOREVER = datetime(9999, 1, 1, tzinfo=UTC)
 MAX_REASON = 500
 
 
-def admin_blueprint(services: Services) -> Blueprint:
+def admin_blueprint(ctx: AppContext) -> Blueprint:
     bp = Blueprint("admin", __name__, url_prefix="/api/admin")
 
     async def moderator() -> UserRecord:
-        return await current_user(services, Role.MODERATOR)
+        return await current_user(ctx, Role.MODERATOR)
 
     async def audit(actor: str, action: str, target: str | None, **fields: Any) -> None:
         row = ActionRow(actor=actor, action=action, target=target, **fields)
-        await services.store.ask(Persist(actions=(row,)), timeout=10.0)
-        services.notify("action", {"actor": actor, "action": action, "target": target, **fields})
+        await ctx.address("store").ask(Persist(actions=(row,)), timeout=10.0)
+        ctx.feed.notify("action", {"actor": actor, "action": action, "target": target, **fields})
 
     async def close_everywhere(user: str, code: int, reason: str) -> int:
         closed = 0
-        for _name, room in services.rooms.running():
+        for _name, room in running_rooms(ctx.system.registry):
             try:
                 closed += int(await room.ask(CloseUser(user, code, reason), timeout=5.0))
             except ActorError:
@@ -65,7 +66,7 @@ def admin_blueprint(services: Services) -> Blueprint:
     async def kick() -> dict[str, Any]:
         mod = await moderator()
         body = await json_body()
-        target = await _target(services, body, mod)
+        target = await _target(ctx, body, mod)
         reason = _reason(body)
         closed = await close_everywhere(target.username, CloseCode.KICKED, f"kicked: {reason}")
         await audit(mod.username, "kick", target.username, reason=reason)
@@ -75,13 +76,13 @@ def admin_blueprint(services: Services) -> Blueprint:
     async def mute() -> dict[str, Any]:
         mod = await moderator()
         body = await json_body()
-        target = await _target(services, body, mod)
+        target = await _target(ctx, body, mod)
         seconds = _duration(body, DEFAULT_MUTE_SECS)
         assert seconds is not None
-        until = services.sanctions.mute(target.username, seconds)
+        until = ctx.sanctions.mute(target.username, seconds)
         stored = datetime.fromtimestamp(until, UTC)
-        await services.db.run(repo.set_mute, target.username, stored)
-        for name, room in services.rooms.running():
+        await ctx.db.run(repo.set_mute, target.username, stored)
+        for name, room in running_rooms(ctx.system.registry):
             notice = notice_frame(name, "timeout", user=target.username, until=until)
             try:
                 room.tell_nowait(Broadcast(notice))
@@ -94,9 +95,9 @@ def admin_blueprint(services: Services) -> Blueprint:
     @bp.post("/unmute")
     async def unmute() -> dict[str, Any]:
         mod = await moderator()
-        target = await _target(services, await json_body(), mod)
-        services.sanctions.unmute(target.username)
-        await services.db.run(repo.set_mute, target.username, None)
+        target = await _target(ctx, await json_body(), mod)
+        ctx.sanctions.unmute(target.username)
+        await ctx.db.run(repo.set_mute, target.username, None)
         await audit(mod.username, "unmute", target.username)
         return {"status": "unmuted", "username": target.username}
 
@@ -104,13 +105,13 @@ def admin_blueprint(services: Services) -> Blueprint:
     async def ban() -> dict[str, Any]:
         mod = await moderator()
         body = await json_body()
-        target = await _target(services, body, mod)
+        target = await _target(ctx, body, mod)
         seconds = _duration(body, None)
         reason = _reason(body)
-        now = services.sanctions.now()
+        now = ctx.sanctions.now()
         until = FOREVER if seconds is None else datetime.fromtimestamp(now + seconds, UTC)
-        await services.db.run(repo.set_ban, target.username, until, reason)
-        services.sanctions.ban(target.username, until.timestamp())
+        await ctx.db.run(repo.set_ban, target.username, until, reason)
+        ctx.sanctions.ban(target.username, until.timestamp())
         closed = await close_everywhere(target.username, CloseCode.BANNED, "banned")
         await audit(mod.username, "ban", target.username, reason=reason, duration_secs=seconds)
         return {
@@ -124,16 +125,16 @@ def admin_blueprint(services: Services) -> Blueprint:
     async def unban() -> dict[str, Any]:
         mod = await moderator()
         body = await json_body()
-        target = await _target(services, body, mod)
-        await services.db.run(repo.set_ban, target.username, None, None)
-        services.sanctions.unban(target.username)
+        target = await _target(ctx, body, mod)
+        await ctx.db.run(repo.set_ban, target.username, None, None)
+        ctx.sanctions.unban(target.username)
         await audit(mod.username, "unban", target.username, reason=_reason(body))
         return {"status": "unbanned", "username": target.username}
 
     @bp.post("/reset_metrics")
     async def reset_metrics() -> dict[str, Any]:
         mod = await moderator()
-        services.metrics.reset()
+        ctx.metrics.reset()
         await audit(mod.username, "reset_metrics", None)
         return {"status": "metrics reset"}
 
@@ -141,41 +142,41 @@ def admin_blueprint(services: Services) -> Blueprint:
     async def delete(message_id: str) -> dict[str, Any]:
         mod = await moderator()
         body = await json_body() if request.is_json else {}
-        record = await _transition(services, message_id, "deleted", mod, _reason(body))
-        await _tell_room(services, record.room, DeleteMessage(record.id, mod.username))
-        services.notify("action", {"actor": mod.username, "action": "delete", "id": record.id})
+        record = await _transition(ctx, message_id, "deleted", mod, _reason(body))
+        await _tell_room(ctx, record.room, DeleteMessage(record.id, mod.username))
+        ctx.feed.notify("action", {"actor": mod.username, "action": "delete", "id": record.id})
         return {"status": "deleted", "id": record.id}
 
     @bp.get("/held")
     async def held() -> dict[str, Any]:
         await moderator()
         room = request.args.get("room") or None
-        records = await services.db.run(repo.held_messages, room, int_arg("limit", 100, 1, 500))
+        records = await ctx.db.run(repo.held_messages, room, int_arg("limit", 100, 1, 500))
         return {"held": [_message_json(r) for r in records]}
 
     @bp.post("/held/<message_id>/approve")
     async def approve(message_id: str) -> dict[str, Any]:
         mod = await moderator()
-        record = await _transition(services, message_id, "visible", mod, None)
+        record = await _transition(ctx, message_id, "visible", mod, None)
         approved = dataclasses.replace(
             ChatMessage.from_record(record), action="allow", reason=f"approved by {mod.username}"
         )
-        await _tell_room(services, record.room, DeliverApproved(approved))
-        services.notify("action", {"actor": mod.username, "action": "approve", "id": record.id})
+        await _tell_room(ctx, record.room, DeliverApproved(approved))
+        ctx.feed.notify("action", {"actor": mod.username, "action": "approve", "id": record.id})
         return {"status": "approved", "id": record.id}
 
     @bp.post("/held/<message_id>/reject")
     async def reject(message_id: str) -> dict[str, Any]:
         mod = await moderator()
-        record = await _transition(services, message_id, "rejected", mod, None)
-        services.notify("action", {"actor": mod.username, "action": "reject", "id": record.id})
+        record = await _transition(ctx, message_id, "rejected", mod, None)
+        ctx.feed.notify("action", {"actor": mod.username, "action": "reject", "id": record.id})
         return {"status": "rejected", "id": record.id}
 
     @bp.get("/messages")
     async def messages() -> dict[str, Any]:
         await moderator()
         args = request.args
-        records = await services.db.run(
+        records = await ctx.db.run(
             repo.recent_messages,
             args.get("room") or None,
             args.get("user") or None,
@@ -189,7 +190,7 @@ def admin_blueprint(services: Services) -> Blueprint:
     async def audit_log() -> dict[str, Any]:
         await moderator()
         args = request.args
-        rows = await services.db.run(
+        rows = await ctx.db.run(
             repo.audit_log,
             int_arg("limit", 100, 1, 1000),
             args.get("actor") or None,
@@ -215,8 +216,8 @@ def admin_blueprint(services: Services) -> Blueprint:
     @bp.post("/actors/crash")
     async def crash_actor() -> dict[str, Any]:
         # Fault injection, so engineers can watch a supervisor restart an actor.
-        admin = await current_user(services, Role.ADMIN)
-        if not services.settings.allows_fault_injection:
+        admin = await current_user(ctx, Role.ADMIN)
+        if not ctx.settings.allows_fault_injection:
             raise ApiError(404, "not_found", "fault injection is off (FAULT_INJECTION=1)")
         body = await json_body()
         path = body.get("path")
@@ -224,7 +225,7 @@ def admin_blueprint(services: Services) -> Blueprint:
             raise ApiError(
                 422, "invalid_request", "path must be an actor path like /safestream/gifts"
             )
-        ref = services.system.find(path) if services.system else None
+        ref = ctx.system.find(path)
         if ref is None:
             raise ApiError(404, "actor_not_found", f"no running actor at {path[:100]!r}")
         try:
@@ -234,8 +235,8 @@ def admin_blueprint(services: Services) -> Blueprint:
         await audit(admin.username, "crash_actor", None, detail={"path": path})
         return {"status": "crash sent", "path": path}
 
-    events_routes(bp, services, moderator)
-    policy_routes(bp, services, moderator, audit)
+    events_routes(bp, ctx, moderator)
+    policy_routes(bp, ctx, moderator, audit)
     return bp
 
 
@@ -245,11 +246,11 @@ def _message_json(record: MessageRecord) -> dict[str, Any]:
     return frame
 
 
-async def _target(services: Services, body: dict[str, Any], mod: UserRecord) -> UserRecord:
+async def _target(ctx: AppContext, body: dict[str, Any], mod: UserRecord) -> UserRecord:
     name = body.get("username", body.get("user"))
     if not isinstance(name, str) or not name:
         raise ApiError(422, "invalid_request", "username is required")
-    user = await services.db.run(repo.get_user, name)
+    user = await ctx.db.run(repo.get_user, name)
     if user is None:
         raise ApiError(404, "user_not_found", f"no user {name[:60]!r}")
     if user.username == mod.username:
@@ -280,10 +281,10 @@ def _duration(body: dict[str, Any], default: float | None) -> float | None:
 
 
 async def _transition(
-    services: Services, message_id: str, status: str, mod: UserRecord, reason: str | None
+    ctx: AppContext, message_id: str, status: str, mod: UserRecord, reason: str | None
 ) -> MessageRecord:
     try:
-        return await services.db.run(
+        return await ctx.db.run(
             lambda s: repo.update_message_status(s, message_id, status, mod.username, reason=reason)
         )
     except LookupError as exc:
@@ -292,8 +293,8 @@ async def _transition(
         raise ApiError(409, "invalid_transition", str(exc)) from exc
 
 
-async def _tell_room(services: Services, room: str, message: Any) -> None:
-    ref = services.rooms.running_room(room)
+async def _tell_room(ctx: AppContext, room: str, message: Any) -> None:
+    ref = running_room(ctx.system.registry, room)
     if ref is None:
         return  # a room that is not running reloads history from the database
     try:

@@ -21,18 +21,18 @@ from safestream.store.records import UserRecord
 from safestream.web.deps import ApiError, event_stream, user_from_token
 
 if TYPE_CHECKING:
-    from safestream.services import Services
+    from safestream.web.context import AppContext
 
 __all__ = ["events_routes"]
 
 
 def events_routes(
-    bp: Blueprint, services: Services, moderator: Callable[[], Awaitable[UserRecord]]
+    bp: Blueprint, ctx: AppContext, moderator: Callable[[], Awaitable[UserRecord]]
 ) -> None:
     @bp.get("/events")
     async def events() -> Response:
         await moderator()
-        channel = await _subscribe(services)
+        channel = await _subscribe(ctx)
         if channel is None:
             raise ApiError(503, "unavailable", "the moderator feed is busy or restarting")
 
@@ -50,18 +50,18 @@ def events_routes(
         token = websocket.args.get("token")
         await websocket.accept()
         if not token:
-            with trio.move_on_after(services.settings.auth_timeout_secs):
+            with trio.move_on_after(ctx.settings.auth_timeout_secs):
                 first = json.loads(await websocket.receive())
                 token = first.get("token") if isinstance(first, dict) else None
         try:
-            user = await user_from_token(services, str(token or ""))
+            user = await user_from_token(ctx, str(token or ""))
         except ApiError as exc:
             await websocket.close(CloseCode.POLICY_VIOLATION, exc.detail)
             return
         if not Role(user.role).allows(Role.MODERATOR):
             await websocket.close(CloseCode.POLICY_VIOLATION, "this needs the moderator role")
             return
-        channel = await _subscribe(services)
+        channel = await _subscribe(ctx)
         if channel is None:
             await websocket.close(CloseCode.TRY_AGAIN_LATER, "moderator feed unavailable")
             return
@@ -70,9 +70,9 @@ def events_routes(
                 await websocket.send(json.dumps({"type": event.kind, "data": event.data}))
 
 
-async def _subscribe(services: Services) -> trio.MemoryReceiveChannel[FeedEvent] | None:
+async def _subscribe(ctx: AppContext) -> trio.MemoryReceiveChannel[FeedEvent] | None:
     """A new feed subscription, or None while the feed restarts or is full of subscribers."""
-    ref = services.lookup("feed")
+    ref = ctx.system.lookup("feed")
     if ref is None:
         return None
     channel: trio.MemoryReceiveChannel[FeedEvent] | None = await ref.ask(Subscribe(), timeout=5.0)

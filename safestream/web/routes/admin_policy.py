@@ -14,7 +14,7 @@ from quart import Blueprint
 
 from actors import ActorError
 from safestream.chat.room_messages import SetPolicy
-from safestream.chat.room_supervisor import InvalidRoom, validate_room_name
+from safestream.chat.room_supervisor import InvalidRoom, running_room, validate_room_name
 from safestream.moderation.policy import PolicyError, RoomPolicy
 from safestream.store import repo
 from safestream.store.errors import StalePolicyVersion
@@ -22,19 +22,19 @@ from safestream.store.records import UserRecord
 from safestream.web.deps import ApiError, json_body
 
 if TYPE_CHECKING:
-    from safestream.services import Services
+    from safestream.web.context import AppContext
 
 __all__ = ["current_policy", "policy_routes"]
 
 Audit = Callable[..., Awaitable[None]]
 
 
-async def current_policy(services: Services, room: str) -> RoomPolicy:
+async def current_policy(ctx: AppContext, room: str) -> RoomPolicy:
     """The stored policy of `room`, or the default policy (version 1)."""
-    record = await services.db.run(repo.ensure_room, room)
+    record = await ctx.db.run(repo.ensure_room, room)
     if record.policy:
         return RoomPolicy.from_dict({**record.policy, "version": record.policy_version})
-    settings = services.settings
+    settings = ctx.settings
     return RoomPolicy.default(
         threshold=settings.toxic_threshold, failure_mode=settings.moderation_failure_mode
     )
@@ -42,14 +42,14 @@ async def current_policy(services: Services, room: str) -> RoomPolicy:
 
 def policy_routes(
     bp: Blueprint,
-    services: Services,
+    ctx: AppContext,
     moderator: Callable[[], Awaitable[UserRecord]],
     audit: Audit,
 ) -> None:
     @bp.get("/rooms/<room>/policy")
     async def get_policy(room: str) -> dict[str, Any]:
         await moderator()
-        return (await current_policy(services, _room(room))).to_dict()
+        return (await current_policy(ctx, _room(room))).to_dict()
 
     @bp.put("/rooms/<room>/policy")
     async def put_policy(room: str) -> dict[str, Any]:
@@ -57,16 +57,16 @@ def policy_routes(
         name = _room(room)
         body = await json_body()
         body.pop("version", None)
-        old = await current_policy(services, name)
+        old = await current_policy(ctx, name)
         try:
             policy = RoomPolicy.from_dict({**body, "version": old.version + 1})
         except PolicyError as exc:
             raise ApiError(422, "invalid_policy", str(exc)) from exc
         try:
-            await services.db.run(repo.save_room_policy, name, policy.to_dict(), policy.version)
+            await ctx.db.run(repo.save_room_policy, name, policy.to_dict(), policy.version)
         except StalePolicyVersion as exc:
             raise ApiError(409, "stale_policy", "the policy changed meanwhile; reload") from exc
-        ref = services.rooms.running_room(name)
+        ref = running_room(ctx.system.registry, name)
         if ref is not None:
             try:
                 ref.tell_nowait(SetPolicy(policy))

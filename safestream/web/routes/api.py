@@ -16,42 +16,38 @@ from quart import Blueprint, Response
 
 from safestream.accounts.auth import Role
 from safestream.chat.frames import ChatMessage, chat_frame
-from safestream.chat.room_supervisor import InvalidRoom, validate_room_name
-from safestream.moderation.feed import metrics_json
+from safestream.chat.room_supervisor import InvalidRoom, running_rooms, validate_room_name
 from safestream.store import repo
 from safestream.web.deps import ApiError, current_user, event_stream, int_arg
 
 if TYPE_CHECKING:
-    from actors import ActorSystem
-    from safestream.services import Services
+    from safestream.web.context import AppContext
 
 __all__ = ["api_blueprint"]
 
 MIN_STREAM_INTERVAL = 0.1
 
 
-def api_blueprint(services: Services) -> Blueprint:
+def api_blueprint(ctx: AppContext) -> Blueprint:
     bp = Blueprint("api", __name__)
 
     @bp.get("/health")
     async def health() -> dict[str, Any]:
-        system = services.system
-        status = system.snapshot()["status"] if system else "starting"
+        status = ctx.system.snapshot()["status"]
         return {"status": "ok" if status == "running" else status}
 
     @bp.get("/metrics")
     async def metrics() -> dict[str, Any]:
-        return metrics_json(services)
+        return ctx.metrics_document()
 
     @bp.get("/metrics/prometheus")
     async def prometheus() -> Response:
         gauges: dict[str, float] = {
-            "viewers": services.limits.total,
-            "rooms": len(services.rooms.running()),
+            "viewers": ctx.limits.total,
+            "rooms": len(running_rooms(ctx.system.registry)),
         }
-        if services.system is not None:
-            _tree_gauges(services.system.snapshot(), gauges)
-        text = services.metrics.prometheus(gauges)
+        _tree_gauges(ctx.system.snapshot(), gauges)
+        text = ctx.metrics.prometheus(gauges)
         return Response(text, content_type="text/plain; version=0.0.4")
 
     @bp.get("/api/rooms")
@@ -59,32 +55,32 @@ def api_blueprint(services: Services) -> Blueprint:
         return {
             "rooms": [
                 {"name": name, "viewers": info.get("members", 0), "seq": info.get("seq", 0)}
-                for name, info in _room_infos(services)
+                for name, info in _room_infos(ctx)
             ]
         }
 
     @bp.get("/api/rooms/<room>/history")
     async def history(room: str) -> dict[str, Any]:
-        await current_user(services)
+        await current_user(ctx)
         try:
             validate_room_name(room)
         except InvalidRoom as exc:
             raise ApiError(422, "invalid_room", str(exc)) from exc
         limit = int_arg("limit", 50, 1, 500)
         after = int_arg("after_seq", 0, 0, 2**62)
-        records = await services.db.run(repo.room_history, room, limit, after or None)
+        records = await ctx.db.run(repo.room_history, room, limit, after or None)
         return {"room": room, "messages": [chat_frame(ChatMessage.from_record(r)) for r in records]}
 
     @bp.get("/api/actors")
     async def actors() -> dict[str, Any]:
-        await current_user(services, Role.MODERATOR)
-        return _system(services).snapshot()
+        await current_user(ctx, Role.MODERATOR)
+        return ctx.system.snapshot()
 
     @bp.get("/api/actors/stream")
     async def actors_stream() -> Response:
-        await current_user(services, Role.MODERATOR)
+        await current_user(ctx, Role.MODERATOR)
         interval = max(MIN_STREAM_INTERVAL, float(int_arg("interval_ms", 500, 100, 60000)) / 1000)
-        system = _system(services)
+        system = ctx.system
 
         async def events() -> AsyncIterator[bytes]:
             async for snapshot in system.watch(interval=interval):
@@ -95,18 +91,10 @@ def api_blueprint(services: Services) -> Blueprint:
     return bp
 
 
-def _system(services: Services) -> ActorSystem:
-    if services.system is None:
-        raise ApiError(503, "starting", "the actor system is not running yet")
-    return services.system
-
-
-def _room_infos(services: Services) -> list[tuple[str, dict[str, Any]]]:
-    if services.system is None:
-        return []
+def _room_infos(ctx: AppContext) -> list[tuple[str, dict[str, Any]]]:
     return [
         (node["info"]["room"], node["info"])
-        for node in _walk(services.system.snapshot())
+        for node in _walk(ctx.system.snapshot())
         if node["kind"] == "room" and "room" in node.get("info", {})
     ]
 

@@ -20,7 +20,7 @@ from safestream.store.records import UserRecord
 from safestream.web.deps import ApiError, current_user, json_body
 
 if TYPE_CHECKING:
-    from safestream.services import Services
+    from safestream.web.context import AppContext
 
 __all__ = ["auth_blueprint", "user_json"]
 
@@ -38,14 +38,14 @@ def user_json(user: UserRecord) -> dict[str, Any]:
     }
 
 
-def throttle(services: Services, *keys: str) -> None:
+def throttle(ctx: AppContext, *keys: str) -> None:
     """Refuse with 429 when any key (IP, username) spent its LOGIN_ATTEMPTS_PER_MINUTE.
 
     Slows password guessing against one account from many IPs, and against many
     accounts from one IP; bcrypt's cost makes each attempt expensive for us too.
     """
     now = trio.current_time()
-    waits = [services.login_attempts.take(key, now=now) for key in keys]
+    waits = [ctx.login_attempts.take(key, now=now) for key in keys]
     if any(waits):
         retry = max(waits)
         raise ApiError(
@@ -53,7 +53,7 @@ def throttle(services: Services, *keys: str) -> None:
         )
 
 
-def auth_blueprint(services: Services) -> Blueprint:
+def auth_blueprint(ctx: AppContext) -> Blueprint:
     bp = Blueprint("auth", __name__, url_prefix="/auth")
 
     @bp.post("/register")
@@ -66,9 +66,9 @@ def auth_blueprint(services: Services) -> Blueprint:
             not isinstance(email, str) or len(email) > MAX_EMAIL_LENGTH or "@" not in email
         ):
             raise ApiError(422, "invalid_email", "email must look like name@host")
-        throttle(services, f"ip:{request.remote_addr}")
+        throttle(ctx, f"ip:{request.remote_addr}")
         try:
-            user = await register(services, username, email, password)
+            user = await register(ctx.db, ctx.settings, username, email, password)
         except InvalidUsername as exc:
             raise ApiError(422, "invalid_username", str(exc)) from exc
         except InvalidPassword as exc:
@@ -86,9 +86,9 @@ def auth_blueprint(services: Services) -> Blueprint:
         username, password = data.get("username"), data.get("password")
         if not isinstance(username, str) or not isinstance(password, str) or not username:
             raise ApiError(422, "invalid_request", "username and password are required")
-        throttle(services, f"ip:{request.remote_addr}", f"user:{username[:100]}")
+        throttle(ctx, f"ip:{request.remote_addr}", f"user:{username[:100]}")
         try:
-            token, user = await login(services, username, password)
+            token, user = await login(ctx.db, ctx.settings, username, password)
         except LoginFailed as exc:
             raise ApiError(401, "login_failed", "incorrect username or password") from exc
         return {
@@ -96,11 +96,11 @@ def auth_blueprint(services: Services) -> Blueprint:
             "token_type": "bearer",
             "username": user.username,
             "role": user.role,
-            "expires_in": services.settings.jwt_expire_minutes * 60,
+            "expires_in": ctx.settings.jwt_expire_minutes * 60,
         }
 
     @bp.get("/me")
     async def me_route() -> dict[str, Any]:
-        return user_json(await current_user(services))
+        return user_json(await current_user(ctx))
 
     return bp

@@ -19,17 +19,17 @@ from safestream.store import repo
 from safestream.web.deps import ApiError, current_user, int_arg, json_body
 
 if TYPE_CHECKING:
-    from safestream.services import Services
+    from safestream.web.context import AppContext
 
 __all__ = ["gift_blueprint"]
 
 
-def gift_blueprint(services: Services) -> Blueprint:
+def gift_blueprint(ctx: AppContext) -> Blueprint:
     bp = Blueprint("gifts", __name__)
 
     @bp.post("/api/gift")
     async def send_gift() -> dict[str, Any]:
-        user = await current_user(services)
+        user = await current_user(ctx)
         body = await json_body()
         sender = body.get("from", user.username)
         if sender != user.username and not Role(user.role).allows(Role.MODERATOR):
@@ -43,7 +43,7 @@ def gift_blueprint(services: Services) -> Blueprint:
             )
         except (ValueError, InvalidRoom) as exc:
             raise ApiError(422, "invalid_gift", str(exc)) from exc
-        ref = services.lookup("gifts")
+        ref = ctx.system.lookup("gifts")
         if ref is None:
             raise ApiError(503, "unavailable", "gifts are restarting, try again")
         try:
@@ -55,7 +55,7 @@ def gift_blueprint(services: Services) -> Blueprint:
     @bp.get("/api/gifts/top")
     async def top() -> dict[str, Any]:
         room = request.args.get("room") or None
-        rows = await services.db.run(repo.top_gifters, int_arg("limit", 10, 1, 100), room)
+        rows = await ctx.db.run(repo.top_gifters, int_arg("limit", 10, 1, 100), room)
         return {"top": [{"user": user, "amount": amount} for user, amount in rows]}
 
     return bp

@@ -8,7 +8,7 @@ resolving, so `..` or symlinks cannot leave it, and
 only known file types are served, each with its content type.
 
 Example:
-    app.register_blueprint(ui_blueprint(services))
+    app.register_blueprint(ui_blueprint(ctx))
     # GET /chat -> ui/chat.html, GET /ui/js/socket.js -> ui/js/socket.js
 """
 
@@ -16,15 +16,11 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import trio
 from quart import Blueprint, Response
 
 from safestream.web.deps import ApiError
-
-if TYPE_CHECKING:
-    from safestream.services import Services
 
 __all__ = ["CONTENT_SECURITY_POLICY", "UI_DIR", "ui_blueprint"]
 
@@ -64,14 +60,12 @@ CONTENT_TYPES = {
 MAX_FILE_BYTES = 2 * 1024 * 1024
 
 
-def ui_blueprint(services: Services, ui_dir: Path = UI_DIR) -> Blueprint:
+def ui_blueprint(ui_dir: Path = UI_DIR) -> Blueprint:
     """The blueprint serving the browser client from `ui_dir`.
 
     Args:
-        services: the app's services (unused today; kept for the route-module signature).
         ui_dir: the directory holding `index.html`, `chat.html`, `css/` and `js/`.
     """
-    del services
     bp = Blueprint("ui", __name__)
     root = ui_dir.resolve()
 

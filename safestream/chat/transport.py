@@ -1,0 +1,48 @@
+"""What the chat core needs from a WebSocket: the one small interface to the serving layer.
+
+Connections see only `WebSocketTransport` (accept, receive, send frames, close); the web
+layer provides implementations (`safestream.web.transport`), so the delivery path can be
+changed without touching rooms or connections.
+
+Example:
+    async def echo(transport: WebSocketTransport) -> None:
+        try:
+            while True:
+                await transport.send_many([await transport.receive()])
+        except TransportClosed as closed:
+            print("peer left with", closed.code)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+__all__ = ["TransportClosed", "WebSocketTransport"]
+
+
+class TransportClosed(Exception):
+    """The peer went away (or the socket was closed); `code` is its close code."""
+
+    def __init__(self, code: int = 1006) -> None:
+        super().__init__(f"websocket closed ({code})")
+        self.code = code
+
+
+class WebSocketTransport(Protocol):
+    """What the chat core needs from a WebSocket."""
+
+    @property
+    def remote_addr(self) -> str: ...
+
+    async def accept(self, subprotocol: str | None = None) -> None: ...
+
+    async def receive(self) -> str | bytes:
+        """The next frame's payload. Raises TransportClosed when the peer is gone."""
+        ...
+
+    async def send_many(self, frames: Sequence[str]) -> None:
+        """Send text frames in order. Raises TransportClosed when the peer is gone."""
+        ...
+
+    async def close(self, code: int, reason: str) -> None: ...
