@@ -18,9 +18,11 @@ from typing import Any
 
 import pandas as pd
 
+from safestream.moderation.policy import Action
+
 __all__ = ["ACTIONS", "FAILURE_MODES", "NUMERIC_FIELDS", "build_policy", "policy_tables"]
 
-ACTIONS = ["allow", "mask", "hold", "timeout", "block"]  # mildest first, as the app
+ACTIONS = [action.value for action in Action]  # mildest first, as the app decides
 FAILURE_MODES = ["closed", "open"]
 NUMERIC_FIELDS = {
     "slow_mode_secs": float,

@@ -19,7 +19,7 @@ import httpx
 import trio
 
 from actors import format_tree
-from safestream.accounts.auth import hash_password, validate_password, validate_username
+from safestream.accounts.auth import Role, hash_password, validate_password, validate_username
 from safestream.settings import ConfigError, Settings
 from safestream.store import repo
 from safestream.store.database import Database
@@ -69,12 +69,12 @@ def _parser() -> argparse.ArgumentParser:
     create = user_sub.add_parser("create", help="create a user")
     create.add_argument("username")
     create.add_argument("--email")
-    create.add_argument("--role", choices=["viewer", "moderator", "admin"], default="viewer")
+    create.add_argument("--role", choices=list(Role), default=Role.VIEWER.value)
     create.add_argument("--password", help="(else read from SAFESTREAM_PASSWORD or a prompt)")
     create.set_defaults(handler=_user_create)
     promote = user_sub.add_parser("promote", help="set a user's role")
     promote.add_argument("username")
-    promote.add_argument("role", choices=["viewer", "moderator", "admin"])
+    promote.add_argument("role", choices=list(Role))
     promote.set_defaults(handler=_user_promote)
     listing = user_sub.add_parser("list", help="list users")
     listing.set_defaults(handler=_user_list)

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from safestream.chat.protocol import iso_time
-from safestream.store.records import MessageRecord, MessageRow
+from safestream.moderation.policy import Action
+from safestream.store.records import MessageRecord, MessageRow, MessageStatus
 
 __all__ = [
     "ChatMessage",
@@ -55,10 +56,10 @@ class ChatMessage:
     reason: str = ""
 
     @property
-    def status(self) -> str:
-        if self.action in ("allow", "mask", "unscored"):
-            return "visible"
-        return "held" if self.action == "hold" else "blocked"
+    def status(self) -> MessageStatus:
+        if self.action in (Action.ALLOW, Action.MASK, "unscored"):
+            return MessageStatus.VISIBLE
+        return MessageStatus.HELD if self.action == Action.HOLD else MessageStatus.BLOCKED
 
     def to_row(self) -> MessageRow:
         return MessageRow(

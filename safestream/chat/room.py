@@ -25,9 +25,11 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import trio
+from sqlalchemy.exc import SQLAlchemyError
 
 from actors import Actor, Address, OverflowPolicy
 from safestream.accounts.auth import Role
@@ -58,11 +60,13 @@ from safestream.chat.sanctions import Sanctions
 from safestream.metrics import Metrics
 from safestream.moderation.decide import moderate
 from safestream.moderation.feed import FeedNotifier
-from safestream.moderation.policy import RoomPolicy
+from safestream.moderation.policy import Action, RoomPolicy
 from safestream.moderation.pool import ModerationClient
 from safestream.settings import Settings
 from safestream.store import repo
 from safestream.store.database import Database
+from safestream.store.errors import UserNotFound
+from safestream.store.records import ActionRow, MessageStatus
 from safestream.store.writer import Persist
 
 __all__ = ["Room", "RoomDeps"]
@@ -221,9 +225,13 @@ class Room(Actor):
                 except trio.WouldBlock:
                     break
             decided = await moderate(batch, self._policy, self._deps.moderation, self._deps.metrics)
+            timeouts = sorted({m.user for m in decided if m.action == Action.TIMEOUT})
             try:
                 await self._deps.store.ask(
-                    Persist(messages=tuple(m.to_row() for m in decided)),
+                    Persist(
+                        messages=tuple(m.to_row() for m in decided),
+                        actions=tuple(self._timeout_audit(user) for user in timeouts),
+                    ),
                     timeout=settings.moderation_timeout_secs + 10.0,
                 )
             except Exception as exc:
@@ -234,12 +242,36 @@ class Room(Actor):
                     self._to_user(message.user, encode(error_frame("not_saved", detail)))
                 continue
             self._deliver(decided)
+            for user in timeouts:
+                await self._store_mute(user)
+
+    def _timeout_audit(self, user: str) -> ActionRow:
+        """The audit row of a policy timeout, stored with the message that caused it."""
+        return ActionRow(
+            actor="policy",
+            action="timeout",
+            target=user,
+            room=self.room,
+            duration_secs=self._policy.timeout_secs,
+            reason=f"policy v{self._policy.version}",
+        )
+
+    async def _store_mute(self, user: str) -> None:
+        """Store a policy timeout with the user, as an admin mute is, so it survives a
+        restart. The mute already holds in memory; a failed write is counted."""
+        until = datetime.fromtimestamp(
+            self._deps.sanctions.now() + self._deps.sanctions.muted_for(user), UTC
+        )
+        try:
+            await self._deps.db.run(repo.set_mute, user, until)
+        except (UserNotFound, SQLAlchemyError):
+            self._deps.metrics.refused["mute_not_stored"] += 1
 
     def _deliver(self, messages: list[ChatMessage]) -> None:
         """Fan out visible messages; tell authors (and moderators) about the rest."""
         for message in messages:
             self._deps.metrics.observe_message(toxic=message.toxic, action=message.action)
-            if message.status == "visible":
+            if message.status == MessageStatus.VISIBLE:
                 self._replay.append(message)
                 if len(self._replay) == self._replay.maxlen:
                     self._floor = max(self._floor, self._replay[0].seq - 1)
@@ -250,8 +282,9 @@ class Room(Actor):
                 continue
             notice = moderation_frame(message.status, message)
             self._to_user(message.user, encode(notice), moderators_too=True)
-            self._deps.feed.notify("held" if message.status == "held" else "message", notice)
-            if message.action == "timeout":
+            held = message.status == MessageStatus.HELD
+            self._deps.feed.notify("held" if held else "message", notice)
+            if message.action == Action.TIMEOUT:
                 until = self._deps.sanctions.mute(message.user, self._policy.timeout_secs)
                 self._fan_out(
                     encode(notice_frame(self.room, "timeout", user=message.user, until=until))

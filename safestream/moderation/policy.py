@@ -14,15 +14,31 @@ Example:
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["ACTIONS", "Band", "Decision", "PolicyError", "RoomPolicy", "mask_words"]
+__all__ = ["ACTIONS", "Action", "Band", "Decision", "PolicyError", "RoomPolicy", "mask_words"]
 
-# Ordered from mildest to most severe: the most severe matching band wins.
-ACTIONS = ("allow", "mask", "hold", "timeout", "block")
+
+class Action(enum.StrEnum):
+    """What a policy does with a message, declared from mildest to most severe: when
+    several bands match, the most severe action wins."""
+
+    ALLOW = "allow"
+    MASK = "mask"
+    HOLD = "hold"
+    TIMEOUT = "timeout"
+    BLOCK = "block"
+
+    @property
+    def severity(self) -> int:
+        return ACTIONS.index(self)
+
+
+ACTIONS: tuple[Action, ...] = tuple(Action)
 FAILURE_MODES = ("closed", "open")
 
 
@@ -178,11 +194,11 @@ class RoomPolicy:
 
 
 def _worse(candidate: str, current: str) -> bool:
-    return ACTIONS.index(candidate) > ACTIONS.index(current)
+    return Action(candidate).severity > Action(current).severity
 
 
 def _worst(a: str, b: str) -> str:
-    return a if ACTIONS.index(a) >= ACTIONS.index(b) else b
+    return a if Action(a).severity >= Action(b).severity else b
 
 
 def _masked(text: str, words: Sequence[str]) -> str:

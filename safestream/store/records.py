@@ -13,11 +13,15 @@ Example::
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from safestream.accounts.auth import Role
+from safestream.moderation.policy import Action
 
 __all__ = [
     "MESSAGE_ACTIONS",
@@ -29,13 +33,26 @@ __all__ = [
     "GiftRow",
     "MessageRecord",
     "MessageRow",
+    "MessageStatus",
     "RoomRecord",
     "UserRecord",
 ]
 
-ROLES = frozenset({"viewer", "moderator", "admin"})
-MESSAGE_ACTIONS = frozenset({"allow", "mask", "hold", "block", "timeout", "unscored"})
-MESSAGE_STATUSES = frozenset({"visible", "held", "rejected", "deleted", "blocked"})
+
+class MessageStatus(enum.StrEnum):
+    """Where a stored message stands: shown, waiting for a moderator, or taken away."""
+
+    VISIBLE = "visible"
+    HELD = "held"
+    REJECTED = "rejected"
+    DELETED = "deleted"
+    BLOCKED = "blocked"
+
+
+ROLES = frozenset(Role)
+# A policy's actions, plus "unscored": delivered without scores (fail-open).
+MESSAGE_ACTIONS = frozenset({*Action, "unscored"})
+MESSAGE_STATUSES = frozenset(MessageStatus)
 NAME_MAX_LENGTH = 64
 """Column width of usernames and room names (the app's own limit is usually lower)."""
 MESSAGE_ID_MAX_LENGTH = 32
@@ -128,7 +145,7 @@ class MessageRow:
     delivered_text: str | None = None
     triggers: Sequence[str] = ()
     policy_version: int = 0
-    status: str = "visible"
+    status: str = MessageStatus.VISIBLE
 
     def __post_init__(self) -> None:
         _name("id", self.id, MESSAGE_ID_MAX_LENGTH)

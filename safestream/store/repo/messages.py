@@ -11,12 +11,16 @@ from sqlalchemy.orm import Session
 from .. import _convert as conv
 from ..errors import InvalidTransition, MessageNotFound
 from ..models import Gift, Message, ModerationAction
-from ..records import ActionRecord, ActionRow, GiftRow, MessageRecord, MessageRow
+from ..records import ActionRecord, ActionRow, GiftRow, MessageRecord, MessageRow, MessageStatus
 from .accounts import ensure_rooms
 
 STATUS_TRANSITIONS: dict[str, dict[str, str]] = {
-    "held": {"visible": "approve", "rejected": "reject", "deleted": "delete"},
-    "visible": {"deleted": "delete"},
+    MessageStatus.HELD: {
+        MessageStatus.VISIBLE: "approve",
+        MessageStatus.REJECTED: "reject",
+        MessageStatus.DELETED: "delete",
+    },
+    MessageStatus.VISIBLE: {MessageStatus.DELETED: "delete"},
 }
 """Allowed status changes: ``{from: {to: audit action}}``. Other statuses are final."""
 
@@ -57,7 +61,7 @@ def room_history(
     Without ``after_seq``: the newest ``limit`` (history on join). With it: the first
     ``limit`` with ``seq > after_seq`` (catching up after a reconnect).
     """
-    where = (Message.room == room, Message.status == "visible")
+    where = (Message.room == room, Message.status == MessageStatus.VISIBLE)
     if after_seq is not None:
         stmt = select(Message).where(*where, Message.seq > after_seq).order_by(Message.seq)
         return [conv.message_record(m) for m in s.scalars(stmt.limit(limit))]
@@ -128,7 +132,7 @@ def update_message_status(
 
 def held_messages(s: Session, room: str | None = None, limit: int = 100) -> list[MessageRecord]:
     """Messages waiting for review, oldest first."""
-    stmt = select(Message).where(Message.status == "held")
+    stmt = select(Message).where(Message.status == MessageStatus.HELD)
     if room is not None:
         stmt = stmt.where(Message.room == room)
     stmt = stmt.order_by(Message.ts, Message.seq).limit(limit)

@@ -25,7 +25,7 @@ from safestream.chat.room_messages import Broadcast, CloseUser, DeleteMessage, D
 from safestream.chat.room_supervisor import running_room, running_rooms
 from safestream.store import repo
 from safestream.store.errors import InvalidTransition
-from safestream.store.records import ActionRow, MessageRecord, UserRecord
+from safestream.store.records import ActionRow, MessageRecord, MessageStatus, UserRecord
 from safestream.store.writer import Persist
 from safestream.web.deps import ApiError, current_user, int_arg, json_body
 from safestream.web.routes.admin_events import events_routes
@@ -142,7 +142,7 @@ def admin_blueprint(ctx: AppContext) -> Blueprint:
     async def delete(message_id: str) -> dict[str, Any]:
         mod = await moderator()
         body = await json_body() if request.is_json else {}
-        record = await _transition(ctx, message_id, "deleted", mod, _reason(body))
+        record = await _transition(ctx, message_id, MessageStatus.DELETED, mod, _reason(body))
         await _tell_room(ctx, record.room, DeleteMessage(record.id, mod.username))
         ctx.feed.notify("action", {"actor": mod.username, "action": "delete", "id": record.id})
         return {"status": "deleted", "id": record.id}
@@ -157,7 +157,7 @@ def admin_blueprint(ctx: AppContext) -> Blueprint:
     @bp.post("/held/<message_id>/approve")
     async def approve(message_id: str) -> dict[str, Any]:
         mod = await moderator()
-        record = await _transition(ctx, message_id, "visible", mod, None)
+        record = await _transition(ctx, message_id, MessageStatus.VISIBLE, mod, None)
         approved = dataclasses.replace(
             ChatMessage.from_record(record), action="allow", reason=f"approved by {mod.username}"
         )
@@ -168,7 +168,7 @@ def admin_blueprint(ctx: AppContext) -> Blueprint:
     @bp.post("/held/<message_id>/reject")
     async def reject(message_id: str) -> dict[str, Any]:
         mod = await moderator()
-        record = await _transition(ctx, message_id, "rejected", mod, None)
+        record = await _transition(ctx, message_id, MessageStatus.REJECTED, mod, None)
         ctx.feed.notify("action", {"actor": mod.username, "action": "reject", "id": record.id})
         return {"status": "rejected", "id": record.id}
 
