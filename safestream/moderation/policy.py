@@ -17,13 +17,25 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
-__all__ = ["ACTIONS", "Band", "Decision", "PolicyError", "RoomPolicy", "mask_words"]
+__all__ = [
+    "ACTIONS",
+    "FAILURE_MODES",
+    "Band",
+    "Decision",
+    "FailureMode",
+    "PolicyError",
+    "RoomPolicy",
+    "mask_words",
+]
 
 # Ordered from mildest to most severe: the most severe matching band wins.
 ACTIONS = ("allow", "mask", "hold", "timeout", "block")
-FAILURE_MODES = ("closed", "open")
+# What happens to a message the model could not score in time: held (closed) or delivered
+# (open). Settings' MODERATION_FAILURE_MODE, the API schema and the policy share this type.
+FailureMode = Literal["closed", "open"]
+FAILURE_MODES: tuple[FailureMode, ...] = get_args(FailureMode)
 
 
 class PolicyError(ValueError):
@@ -84,7 +96,7 @@ class RoomPolicy:
     duplicate_window_secs: float = 30.0
     max_duplicates: int = 3  # the same text this many times in the window: refused
     timeout_secs: float = 300.0
-    failure_mode: str = "closed"
+    failure_mode: FailureMode = "closed"
 
     def __post_init__(self) -> None:
         if self.version < 1:
@@ -105,7 +117,7 @@ class RoomPolicy:
             raise PolicyError("at most 1000 blocked terms")
 
     @classmethod
-    def default(cls, *, threshold: float = 0.6, failure_mode: str = "closed") -> RoomPolicy:
+    def default(cls, *, threshold: float = 0.6, failure_mode: FailureMode = "closed") -> RoomPolicy:
         """The original behaviour: flag toxicity >= threshold, deliver everything."""
         return cls(thresholds={"toxicity": threshold}, failure_mode=failure_mode)
 
