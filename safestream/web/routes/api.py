@@ -12,6 +12,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from quart import Blueprint, Response
 
 from safestream.accounts.auth import Role
@@ -51,8 +52,7 @@ def api_blueprint(services: Services) -> Blueprint:
         }
         if services.system is not None:
             _tree_gauges(services.system.snapshot(), gauges)
-        text = services.metrics.prometheus(gauges)
-        return Response(text, content_type="text/plain; version=0.0.4")
+        return Response(services.metrics.exposition(gauges), content_type=CONTENT_TYPE_LATEST)
 
     @bp.get("/api/rooms")
     async def rooms() -> dict[str, Any]:
