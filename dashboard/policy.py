@@ -18,12 +18,13 @@ from typing import Any
 
 import pandas as pd
 
+from safestream.moderation import policy as policy_types
 from safestream.moderation.policy import Action
 
 __all__ = ["ACTIONS", "FAILURE_MODES", "NUMERIC_FIELDS", "build_policy", "policy_tables"]
 
 ACTIONS = [action.value for action in Action]  # mildest first, as the app decides
-FAILURE_MODES = ["closed", "open"]
+FAILURE_MODES = list(policy_types.FAILURE_MODES)
 NUMERIC_FIELDS = {
     "slow_mode_secs": float,
     "duplicate_window_secs": float,

@@ -1,23 +1,39 @@
-"""Node metrics: counters and a latency histogram, rendered as JSON or Prometheus text.
+"""Node metrics: counters and a latency histogram, served as JSON or Prometheus text.
 
-One `Metrics` object hangs off the app (no globals); actors update it from their own
-tasks (all on the one Trio thread). `/metrics` keeps the original's JSON shape
+One `Metrics` object hangs off the app (no globals); actors update its plain fields from
+their own tasks (all on the one Trio thread). `/metrics` keeps the original's JSON shape
 (`viewer_count`, `gift_count`, `toxic_pct`); `/metrics/prometheus` adds the rest.
+
+The Prometheus side is prometheus_client's: each `Metrics` owns its own
+`CollectorRegistry` (never the library's global `REGISTRY`), in which a `MetricsCollector`
+builds the metric families from the fields when scraped, so counting stays a plain
+`+= 1` and `reset()` zeroes what the next scrape shows. Gauges owned by other parts of the
+app (viewers, rooms, the actor tree) are read by the route and passed to `exposition`.
 
 Example:
     metrics = Metrics()
     metrics.observe_moderation(0.004, batch=8)
-    text = metrics.prometheus(gauges={"viewers": 3})
+    text = metrics.exposition(gauges={"viewers": 3})  # bytes, CONTENT_TYPE_LATEST
 """
 
 from __future__ import annotations
 
 import bisect
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-__all__ = ["LATENCY_BUCKETS", "Metrics"]
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+__all__ = ["LATENCY_BUCKETS", "Metrics", "MetricsCollector"]
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -38,6 +54,12 @@ class Metrics:
     moderation_batches: int = 0
     latency_buckets: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
     latency_sum: float = 0.0
+    # Not a counter: this app's registry, holding a MetricsCollector over these fields.
+    registry: CollectorRegistry = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry.register(MetricsCollector(self))
 
     def observe_message(self, *, toxic: bool, action: str) -> None:
         self.messages_total += 1
@@ -82,45 +104,88 @@ class Metrics:
         }
 
     def reset(self) -> None:
-        """Zero every counter (the original's `/api/admin/reset_metrics`)."""
+        """Zero every counter (the original's `/api/admin/reset_metrics`); keep the registry."""
         fresh = Metrics()
-        for name in self.__dataclass_fields__:
-            setattr(self, name, getattr(fresh, name))
+        for counter in fields(self):
+            if counter.init:
+                setattr(self, counter.name, getattr(fresh, counter.name))
 
-    def prometheus(self, gauges: dict[str, float]) -> str:
-        """Prometheus text exposition of counters, the histogram and given gauges."""
-        lines = [
-            "# TYPE safestream_messages_total counter",
-            f"safestream_messages_total {self.messages_total}",
-            "# TYPE safestream_toxic_messages_total counter",
-            f"safestream_toxic_messages_total {self.toxic_total}",
-            "# TYPE safestream_gifts_total counter",
-            f"safestream_gifts_total {self.gift_count}",
-            "# TYPE safestream_slow_consumers_total counter",
-            f"safestream_slow_consumers_total {self.slow_consumers}",
-            "# TYPE safestream_moderation_failures_total counter",
-            f"safestream_moderation_failures_total {self.moderation_failures}",
-            "# TYPE safestream_moderation_unscored_total counter",
-            f"safestream_moderation_unscored_total {self.moderation_unscored}",
-            "# TYPE safestream_decisions_total counter",
-        ]
-        lines += [
-            f'safestream_decisions_total{{action="{a}"}} {n}' for a, n in self.actions.items()
-        ]
-        lines.append("# TYPE safestream_refused_total counter")
-        lines += [f'safestream_refused_total{{reason="{r}"}} {n}' for r, n in self.refused.items()]
-        lines.append("# TYPE safestream_moderation_latency_seconds histogram")
-        cumulative = 0
-        for bound, count in zip(LATENCY_BUCKETS, self.latency_buckets, strict=False):
-            cumulative += count
-            lines.append(
-                f'safestream_moderation_latency_seconds_bucket{{le="{bound}"}} {cumulative}'
-            )
-        lines.append(
-            f'safestream_moderation_latency_seconds_bucket{{le="+Inf"}} {self.moderation_batches}'
+    def exposition(self, gauges: Mapping[str, float]) -> bytes:
+        """Prometheus text of this app's registry plus `gauges` read for this scrape.
+
+        Each gauge `name` is exposed as `safestream_<name>`. Serve the result with
+        `prometheus_client.CONTENT_TYPE_LATEST`.
+        """
+        return generate_latest(_Scrape(self.registry, gauges))
+
+
+class MetricsCollector(Collector):
+    """Builds the counter and histogram families from a `Metrics` object when scraped."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        m = self._metrics
+        yield CounterMetricFamily(
+            "safestream_messages_total", "Chat messages moderated", value=m.messages_total
         )
-        lines.append(f"safestream_moderation_latency_seconds_sum {self.latency_sum:.6f}")
-        lines.append(f"safestream_moderation_latency_seconds_count {self.moderation_batches}")
-        for name, value in sorted(gauges.items()):
-            lines += [f"# TYPE safestream_{name} gauge", f"safestream_{name} {value}"]
-        return "\n".join(lines) + "\n"
+        yield CounterMetricFamily(
+            "safestream_toxic_messages_total", "Messages flagged toxic", value=m.toxic_total
+        )
+        yield CounterMetricFamily("safestream_gifts_total", "Gifts sent", value=m.gift_count)
+        yield CounterMetricFamily(
+            "safestream_slow_consumers_total",
+            "Viewers dropped for not keeping up with their outbox",
+            value=m.slow_consumers,
+        )
+        yield CounterMetricFamily(
+            "safestream_moderation_failures_total",
+            "Model batches that raised",
+            value=m.moderation_failures,
+        )
+        yield CounterMetricFamily(
+            "safestream_moderation_unscored_total",
+            "Messages decided unscored, by the failure mode",
+            value=m.moderation_unscored,
+        )
+        yield _labelled(
+            "safestream_decisions_total", "Moderation decisions by action", "action", m.actions
+        )
+        yield _labelled(
+            "safestream_refused_total",
+            "Refused frames, messages and connections",
+            "reason",
+            m.refused,
+        )
+        cumulative, buckets = 0, []
+        bounds = [f"{bound}" for bound in LATENCY_BUCKETS] + ["+Inf"]
+        for bound, count in zip(bounds, m.latency_buckets, strict=True):
+            cumulative += count
+            buckets.append((bound, float(cumulative)))
+        yield HistogramMetricFamily(
+            "safestream_moderation_latency_seconds",
+            "Seconds the model took per batch",
+            buckets=buckets,
+            sum_value=m.latency_sum,
+        )
+
+
+class _Scrape(Collector):
+    """One scrape: everything in the app's registry, then the gauges read for it."""
+
+    def __init__(self, registry: CollectorRegistry, gauges: Mapping[str, float]) -> None:
+        self._registry = registry
+        self._gauges = gauges
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._registry.collect()
+        for name, value in sorted(self._gauges.items()):
+            yield GaugeMetricFamily(f"safestream_{name}", f"{name} at scrape time", value=value)
+
+
+def _labelled(name: str, documentation: str, label: str, counts: Counter[str]) -> Metric:
+    family = CounterMetricFamily(name, documentation, labels=[label])
+    for value, count in sorted(counts.items()):
+        family.add_metric([value], count)
+    return family

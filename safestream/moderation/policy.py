@@ -18,9 +18,19 @@ import enum
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
-__all__ = ["ACTIONS", "Action", "Band", "Decision", "PolicyError", "RoomPolicy", "mask_words"]
+__all__ = [
+    "ACTIONS",
+    "FAILURE_MODES",
+    "Action",
+    "Band",
+    "Decision",
+    "FailureMode",
+    "PolicyError",
+    "RoomPolicy",
+    "mask_words",
+]
 
 
 class Action(enum.StrEnum):
@@ -39,7 +49,10 @@ class Action(enum.StrEnum):
 
 
 ACTIONS: tuple[Action, ...] = tuple(Action)
-FAILURE_MODES = ("closed", "open")
+# What happens to a message the model could not score in time: held (closed) or delivered
+# (open). Settings' MODERATION_FAILURE_MODE, the API schema and the policy share this type.
+FailureMode = Literal["closed", "open"]
+FAILURE_MODES: tuple[FailureMode, ...] = get_args(FailureMode)
 
 
 class PolicyError(ValueError):
@@ -100,7 +113,7 @@ class RoomPolicy:
     duplicate_window_secs: float = 30.0
     max_duplicates: int = 3  # the same text this many times in the window: refused
     timeout_secs: float = 300.0
-    failure_mode: str = "closed"
+    failure_mode: FailureMode = "closed"
 
     def __post_init__(self) -> None:
         if self.version < 1:
@@ -121,7 +134,7 @@ class RoomPolicy:
             raise PolicyError("at most 1000 blocked terms")
 
     @classmethod
-    def default(cls, *, threshold: float = 0.6, failure_mode: str = "closed") -> RoomPolicy:
+    def default(cls, *, threshold: float = 0.6, failure_mode: FailureMode = "closed") -> RoomPolicy:
         """The original behaviour: flag toxicity >= threshold, deliver everything."""
         return cls(thresholds={"toxicity": threshold}, failure_mode=failure_mode)
 

@@ -12,6 +12,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from quart import Blueprint, Response
 
 from safestream.accounts.auth import Role
@@ -47,8 +48,7 @@ def api_blueprint(ctx: AppContext) -> Blueprint:
             "rooms": len(running_rooms(ctx.system.registry)),
         }
         _tree_gauges(ctx.system.snapshot(), gauges)
-        text = ctx.metrics.prometheus(gauges)
-        return Response(text, content_type="text/plain; version=0.0.4")
+        return Response(ctx.metrics.exposition(gauges), content_type=CONTENT_TYPE_LATEST)
 
     @bp.get("/api/rooms")
     async def rooms() -> dict[str, Any]:
