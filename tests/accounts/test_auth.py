@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -63,12 +64,29 @@ def test_password_limit_counts_utf8_bytes_not_characters() -> None:
         auth.hash_password("a" * 69 + "\N{GRINNING FACE}", rounds=ROUNDS)
 
 
-def test_password_errors_form_one_hierarchy() -> None:
-    assert issubclass(PasswordTooLong, InvalidPassword)
-    for exc in (PasswordTooLong, InvalidPassword, InvalidUsername, InvalidToken):
-        assert issubclass(exc, AuthError)
-    for exc in (PasswordTooLong, InvalidPassword, InvalidUsername):
-        assert issubclass(exc, ValueError)
+@pytest.mark.parametrize(
+    ("refused", "kinds"),
+    [
+        (lambda: auth.hash_password("a" * 73, rounds=ROUNDS), (PasswordTooLong, InvalidPassword)),
+        (lambda: auth.validate_password("short", min_length=8), (InvalidPassword,)),
+        (lambda: auth.validate_username("has space", 50), (InvalidUsername,)),
+    ],
+    ids=["password_too_long", "password_too_short", "bad_username"],
+)
+def test_refused_input_is_both_an_auth_error_and_a_value_error(
+    refused: Callable[[], object], kinds: tuple[type[Exception], ...]
+) -> None:
+    """Callers catch `AuthError` for every refusal, or `ValueError` for bad input."""
+    with pytest.raises(AuthError) as info:
+        refused()
+    assert isinstance(info.value, ValueError)
+    assert isinstance(info.value, kinds)
+
+
+def test_a_refused_token_is_an_auth_error() -> None:
+    with pytest.raises(AuthError) as info:
+        auth.decode_token("garbage", secret=SECRET)
+    assert isinstance(info.value, InvalidToken)
 
 
 def test_validate_password_min_length_and_byte_limit() -> None:

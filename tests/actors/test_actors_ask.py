@@ -63,14 +63,15 @@ async def test_tell_delivers_in_order(log: list[str]) -> None:
         assert current_worker(system).seen == [Echo(0), Echo(1), Echo(2), Echo(3), Echo("last")]
 
 
-async def test_ask_times_out_exactly_at_its_deadline(
+async def test_ask_times_out_exactly_at_its_deadline_with_a_timeout_error(
     log: list[str], autojump_clock: trio.testing.MockClock
 ) -> None:
     async with one_worker(log) as (_, ref):
         gate = trio.Event()
         start = trio.current_time()
-        with pytest.raises(AskTimeout):
+        with pytest.raises(TimeoutError) as info:  # callers may catch the builtin
             await ref.ask(Wait(gate), timeout=2.0)
+        assert isinstance(info.value, AskTimeout)
         assert trio.current_time() - start == pytest.approx(2.0)
         gate.set()
 
@@ -88,10 +89,6 @@ async def test_ask_answered_just_before_deadline_succeeds(
         async with trio.open_nursery() as nursery:
             nursery.start_soon(open_gate)
             assert await ref.ask(Wait(gate), timeout=2.0) == "waited"
-
-
-async def test_ask_timeout_is_also_a_timeout_error() -> None:
-    assert issubclass(AskTimeout, TimeoutError)
 
 
 async def test_ask_pending_when_actor_crashes_raises_actor_died_promptly(
@@ -159,7 +156,9 @@ async def test_ask_to_terminated_actor_raises_actor_not_running(log: list[str]) 
             ref.tell_nowait(Echo(1))
 
 
-async def test_deferred_reply_is_answered_later(log: list[str]) -> None:
+async def test_deferred_reply_is_answered_later(
+    log: list[str], autojump_clock: trio.testing.MockClock
+) -> None:
     async with one_worker(log) as (_, ref), trio.open_nursery() as nursery:
         answers: list[Any] = []
 
@@ -169,8 +168,11 @@ async def test_deferred_reply_is_answered_later(log: list[str]) -> None:
         nursery.start_soon(ask_deferred)
         await trio.testing.wait_all_tasks_blocked()
         assert answers == []
+        start = trio.current_time()
         await ref.tell(Answer("later"))
-    assert answers == ["later"]
+        await trio.testing.wait_all_tasks_blocked()
+        assert answers == ["later"]
+        assert trio.current_time() == start  # answered by the Answer, not by a timeout
 
 
 async def test_deferred_reply_fails_with_actor_died_when_incarnation_crashes(
@@ -205,7 +207,7 @@ async def test_defer_reply_during_a_tell_crashes_the_actor(log: list[str]) -> No
 
 
 async def test_queued_asks_fail_with_actor_died_when_actor_stops_for_good(
-    log: list[str],
+    log: list[str], autojump_clock: trio.testing.MockClock
 ) -> None:
     async with one_worker(log, restart=Restart.TEMPORARY) as (system, ref):
         gate = trio.Event()
@@ -226,8 +228,11 @@ async def test_queued_asks_fail_with_actor_died_when_actor_stops_for_good(
             await ref.tell(Exit())  # queued behind the asks
             nursery.start_soon(system.root.terminate_child, "w")
             await trio.testing.wait_all_tasks_blocked()
+            start = trio.current_time()
             gate.set()
-        assert failures == [ActorDied, ActorDied, ActorDied]
+            await trio.testing.wait_all_tasks_blocked()
+            assert failures == [ActorDied, ActorDied, ActorDied]
+            assert trio.current_time() == start  # failed at the stop, not by their timeouts
         assert not ref.alive
 
 
@@ -243,9 +248,11 @@ async def test_tell_nowait_raises_mailbox_full_when_full(log: list[str]) -> None
         gate.set()
 
 
-async def test_ask_evicted_by_drop_oldest_fails_with_mailbox_full(log: list[str]) -> None:
+async def test_ask_evicted_by_drop_oldest_fails_with_mailbox_full(
+    log: list[str], autojump_clock: trio.testing.MockClock
+) -> None:
     async with one_worker(log, mailbox_capacity=1, overflow=OverflowPolicy.DROP_OLDEST) as (
-        _,
+        system,
         ref,
     ):
         gate = trio.Event()
@@ -262,24 +269,35 @@ async def test_ask_evicted_by_drop_oldest_fails_with_mailbox_full(log: list[str]
         async with trio.open_nursery() as nursery:
             nursery.start_soon(ask_first)
             await trio.testing.wait_all_tasks_blocked()
+            start = trio.current_time()
             await ref.tell(Echo("second"))
-        assert len(errors) == 1
+            await trio.testing.wait_all_tasks_blocked()
+            assert [type(e) for e in errors] == [MailboxFull]
+            assert trio.current_time() == start  # failed at the eviction, not by its timeout
         assert ref.statistics().dropped == 1
         gate.set()
+        await trio.testing.wait_all_tasks_blocked()
+        assert current_worker(system).seen == [Wait(gate), Echo("second")]
 
 
-async def test_ask_dropped_by_drop_newest_fails_with_mailbox_full(log: list[str]) -> None:
+async def test_ask_dropped_by_drop_newest_fails_with_mailbox_full(
+    log: list[str], autojump_clock: trio.testing.MockClock
+) -> None:
     async with one_worker(log, mailbox_capacity=1, overflow=OverflowPolicy.DROP_NEWEST) as (
-        _,
+        system,
         ref,
     ):
         gate = trio.Event()
         await ref.tell(Wait(gate))
         await trio.testing.wait_all_tasks_blocked()
         await ref.tell(Echo("queued"))
+        start = trio.current_time()
         with pytest.raises(MailboxFull):
             await ref.ask(Echo("dropped"), timeout=60)
+        assert trio.current_time() == start  # refused at once, not by its timeout
         gate.set()
+        await trio.testing.wait_all_tasks_blocked()
+        assert current_worker(system).seen == [Wait(gate), Echo("queued")]
 
 
 class Pair(Actor):

@@ -31,7 +31,7 @@ async def test_crash_message_restarts_a_default_loop_actor(
         ref = system.lookup("echo")
         assert ref is not None
         await ref.tell(Crash("on purpose"))
-        await trio.sleep(0.1)
+        await trio.testing.wait_all_tasks_blocked()
         node = system.snapshot()["children"][0]
         assert node["restarts"] == 1
         assert node["last_error"]["type"] == "InjectedCrash"
@@ -47,7 +47,7 @@ async def test_crash_message_reaches_batching_loops_too(
         ref = system.lookup("b")
         assert ref is not None
         await ref.tell(Crash())
-        await trio.sleep(0.1)
+        await trio.testing.wait_all_tasks_blocked()
         assert system.snapshot()["children"][0]["restarts"] == 1
         assert await ref.ask(7, timeout=5) == 7
 

@@ -151,29 +151,37 @@ async def test_nested_supervisor_gives_up_and_its_parent_restarts_it(
         assert system.snapshot()["children"][0]["restarts"] == 0
 
 
-async def test_backoff_delays_follow_the_seeded_rng(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
+async def restart_delays(seed: int, backoff: Backoff, crashes: int) -> list[float]:
+    """The delays between each of `crashes` crashes of one child and its restart."""
     starts: list[float] = []
 
     class Timed(Worker):
         async def on_start(self) -> None:
             starts.append(trio.current_time())
 
-    backoff = Backoff(initial=1.0, maximum=3.0, multiplier=2.0, jitter=0.1)
     root = Supervisor(
         [ChildSpec("w", factory(Timed, []))], max_restarts=10, within=100, backoff=backoff
     )
-    async with ActorSystem.open(root, rng=random.Random(7)) as system:
-        crashed_at: list[float] = []
-        for _ in range(4):
+    crashed_at: list[float] = []
+    async with ActorSystem.open(root, rng=random.Random(seed)) as system:
+        for _ in range(crashes):
             crashed_at.append(trio.current_time())
             await crash(system, "w")
             await trio.sleep(10)  # the restart happens during this sleep
-    rng = random.Random(7)
-    expected = [base * (1 + 0.1 * (2 * rng.random() - 1)) for base in (1.0, 2.0, 3.0, 3.0)]
-    delays = [start - crash for start, crash in zip(starts[1:], crashed_at, strict=True)]
-    assert delays == pytest.approx(expected)
+    return [start - crash for start, crash in zip(starts[1:], crashed_at, strict=True)]
+
+
+async def test_backoff_delays_grow_to_the_maximum_within_jitter_and_repeat_with_the_seed(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    backoff = Backoff(initial=1.0, maximum=3.0, multiplier=2.0, jitter=0.1)
+    delays = await restart_delays(7, backoff, crashes=4)
+    for delay, base in zip(delays, (1.0, 2.0, 3.0, 3.0), strict=True):
+        assert 0.9 * base <= delay <= 1.1 * base
+    assert len(set(delays)) == 4  # jittered: no two alike, not the bare schedule
+    # The same seed gives the same delays (up to the clock's float rounding), another not.
+    assert await restart_delays(7, backoff, crashes=4) == pytest.approx(delays, rel=1e-9)
+    assert await restart_delays(8, backoff, crashes=4) != pytest.approx(delays, rel=1e-3)
 
 
 def test_backoff_delay_grows_to_the_maximum_without_jitter() -> None:

@@ -53,4 +53,5 @@ async def test_writer_waits_until_a_frame_is_offered() -> None:
         await trio.testing.wait_all_tasks_blocked()
         assert got == []
         box.offer("x")
-    assert got == [["x"]]
+        await trio.testing.wait_all_tasks_blocked()
+        assert got == [["x"]]

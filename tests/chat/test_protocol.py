@@ -1,6 +1,8 @@
 """The sans-IO wire protocol: every client frame shape and every refusal."""
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -81,7 +83,18 @@ def test_iso_time_is_utc() -> None:
     assert iso_time(0.0) == "1970-01-01T00:00:00+00:00"
 
 
-def test_close_codes_are_stable() -> None:
-    assert CloseCode.POLICY_VIOLATION == 1008
-    assert CloseCode.TOO_SLOW == 4008
-    assert CloseCode.GOING_AWAY == 1001
+def test_every_close_code_is_in_the_protocol_doc_and_nothing_else_is() -> None:
+    """Clients key on the numbers: the table in docs/protocol.md is their contract."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
+    section = doc.split("### Close codes", 1)[1].split("\n\n", 2)[1]
+    documented = {int(code) for code in re.findall(r"^\| (\d{4}) \|", section, re.M)}
+    assert documented == {code.value for code in CloseCode}
+
+
+def test_close_codes_are_registered_codes_or_in_the_private_range() -> None:
+    """Standard codes come from the IANA registry RFC 6455 set up (1000-1014; 1004 is
+    reserved and 1005, 1006, 1015 must never be sent); an application's own codes must be
+    in RFC 6455's private range 4000-4999."""
+    for code in CloseCode:
+        standard = 1000 <= code <= 1014 and code not in (1004, 1005, 1006)
+        assert standard or 4000 <= code <= 4999, code

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -186,9 +187,8 @@ def collect(
 
 
 def test_live_feed_pushes_tree_metrics_messages_and_events() -> None:
-    items = collect(
-        fake_app([]), lambda i: all(k in i for k in ("tree", "metrics", "messages", "message"))
-    )
+    kinds = ("tree", "metrics", "messages", "message", "gifts")
+    items = collect(fake_app([]), lambda i: all(k in i for k in kinds))
     assert items["tree"][0] == TREE
     t, metrics = items["metrics"][0]
     assert metrics == METRICS and t > 0
@@ -220,7 +220,18 @@ def test_live_feed_reports_a_refused_token_and_stops() -> None:
     assert ("auth", "token expired") in seen
 
 
-def test_live_feed_stop_before_it_ran_is_harmless() -> None:
-    feed = LiveFeed("http://app", "tok", lambda kind, data: None, transport=fake_app([]))
+def test_a_live_feed_stopped_before_it_started_never_runs() -> None:
+    """A session can close before its feed thread starts: the feed must not outlive it."""
+    seen: list[str] = []
+    feed = LiveFeed("http://app", "tok", lambda kind, data: seen.append(kind),
+                    metrics_interval=0.01, transport=fake_app([]))  # fmt: skip
     feed.stop()
-    assert not feed.running
+    feed.start()
+    try:
+        deadline = time.monotonic() + 5  # a correct feed ends at once; a wrong one never
+        while feed.running and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not feed.running
+        assert seen == []
+    finally:
+        feed.stop()

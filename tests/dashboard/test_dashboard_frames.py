@@ -87,7 +87,7 @@ def test_tree_rows_flatten_depth_first_with_depth_and_parent() -> None:
 
 
 def test_tree_rows_carry_status_colour_restarts_mailbox_and_last_error() -> None:
-    room = tree_rows(SNAPSHOT)[3]
+    room = {r["path"]: r for r in tree_rows(SNAPSHOT)}["/safestream/rooms/room:main"]
     assert room["status"] == "restarting"
     assert room["colour"] == STATUS_COLOURS["restarting"]
     assert room["restarts"] == 2
@@ -106,10 +106,22 @@ def test_tree_rows_tolerate_missing_fields_and_zero_capacity() -> None:
 
 
 def test_tree_edges_join_each_child_to_its_parent_row() -> None:
-    xs, ys = tree_edges(tree_rows(SNAPSHOT))
-    assert len(xs) == 3  # every node but the root
-    assert xs[2] == [1.0, 1.0, 2.0]  # room:main hangs off rooms (depth 1)
-    assert ys[2] == [-2.0, -3.0, -3.0]
+    rows = tree_rows(SNAPSHOT)
+    xs, ys = tree_edges(rows)
+    # Rows are drawn at x=depth, y=-row index; an edge is an elbow from parent to child.
+    at = {r["path"]: (float(r["depth"]), -float(i)) for i, r in enumerate(rows)}
+
+    def elbow(parent: str, child: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        (px, py), (cx, cy) = at[parent], at[child]
+        return (px, px, cx), (py, cy, cy)
+
+    edges = {(tuple(x), tuple(y)) for x, y in zip(xs, ys, strict=True)}
+    assert len(xs) == 3  # every node but the root, once
+    assert edges == {
+        elbow("/safestream", "/safestream/store"),
+        elbow("/safestream", "/safestream/rooms"),
+        elbow("/safestream/rooms", "/safestream/rooms/room:main"),
+    }
 
 
 def test_tree_changes_report_restart_status_change_new_error_and_new_actor() -> None:
@@ -128,12 +140,14 @@ def test_tree_changes_report_restart_status_change_new_error_and_new_actor() -> 
             node("b", "/s/b"),
         )
     )
-    changes = tree_changes(old, new)
-    assert "/s/a: running \u2192 restarting" in changes
-    assert "/s/a: restarted (restarts 1)" in changes
-    assert "/s/a: error ValueError: bad" in changes
-    assert "/s/b: appeared (running)" in changes
-    assert tree_changes(new, old)[-1] == "/s/b: gone"
+    assert set(tree_changes(old, new)) == {
+        "/s/a: running \u2192 restarting",
+        "/s/a: restarted (restarts 1)",
+        "/s/a: error ValueError: bad",
+        "/s/b: appeared (running)",
+    }
+    assert set(tree_changes(new, old)) == {"/s/a: restarting \u2192 running", "/s/b: gone"}
+    assert tree_changes(new, new) == []
 
 
 def test_metrics_history_gives_rates_and_rolling_toxic_percentage() -> None:

@@ -42,13 +42,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def serve_command() -> list[str]:
+    """`safestream serve` run by this interpreter, from the code under test."""
+    return [sys.executable, "-m", "safestream.cli", "serve"]
+
+
 @dataclass
 class AppProcess:
-    """A `safestream serve` child process; `restart()` keeps its port and database."""
+    """A `safestream serve` child process; `restart()` keeps its port and database.
+
+    `command` and `cwd` default to this interpreter in the current directory; the wheel
+    test gives an installed `safestream` script and a directory outside the repository.
+    """
 
     data_dir: Path
     port: int
     extra_env: dict[str, str] = field(default_factory=dict)
+    command: list[str] = field(default_factory=serve_command)
+    cwd: Path | None = None
     process: subprocess.Popen[bytes] | None = None
     log: Path | None = None
 
@@ -78,8 +89,9 @@ class AppProcess:
         self.log = self.data_dir / "server.log"
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "safestream.cli", "serve"],
+                self.command,
                 env=self.env(),
+                cwd=self.cwd,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -103,18 +115,18 @@ class AppProcess:
             time.sleep(0.2)
         raise RuntimeError(f"server did not start:\n{self.log.read_text()[-3000:]}")
 
-    def stop(self) -> None:
+    def stop(self, signum: int = signal.SIGINT, timeout: float = 20) -> int | None:
+        """Send `signum`, wait up to `timeout` seconds, then kill; the exit code (None when
+        never started). A server stopped cleanly by SIGINT or SIGTERM exits with 0."""
         if self.process is None:
-            return
-        if self.process.poll() is not None:
-            self.process.wait()
-            return
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        return self.process.wait()
 
     def restart(self) -> None:
         self.stop()

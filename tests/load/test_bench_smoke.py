@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import math
 import sys
 from pathlib import Path
 
@@ -46,7 +47,13 @@ def test_percentile_is_nearest_rank() -> None:
     assert bench.percentile(values, 50) == 50.0
     assert bench.percentile(values, 99) == 99.0
     assert bench.percentile(values, 100) == 100.0
-    assert bench.percentile([], 50) != bench.percentile([], 50)  # NaN
+    # Nearest rank picks a sample, never interpolates (which would give 25.0 here).
+    assert bench.percentile([10.0, 20.0, 30.0, 40.0], 50) == 20.0
+    assert bench.percentile([10.0, 20.0, 30.0, 40.0], 0) == 10.0
+
+
+def test_percentile_of_no_samples_is_nan() -> None:
+    assert math.isnan(bench.percentile([], 50))
 
 
 def test_arguments_are_bounded() -> None:
