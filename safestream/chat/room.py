@@ -102,9 +102,7 @@ class Room(Actor):
         self._replay: deque[ChatMessage] = deque(maxlen=settings.replay_buffer_size)
         self._floor = 0  # every visible message with seq > floor is in the replay buffer
         self._seq = 0
-        self._policy = RoomPolicy.default(
-            threshold=settings.toxic_threshold, failure_mode=settings.moderation_failure_mode
-        )
+        self._policy = RoomPolicy.default()  # replaced by the stored one in on_start
         self._rules = PostRules()
         send, self._pipeline_in = trio.open_memory_channel[ChatMessage](settings.room_mailbox_size)
         self._pipeline_out = send
@@ -116,8 +114,13 @@ class Room(Actor):
     async def on_start(self) -> None:
         db = self._deps.db
         record = await db.run(repo.ensure_room, self.room)
-        if record.policy:
-            self._policy = RoomPolicy.from_dict({**record.policy, "version": record.policy_version})
+        settings = self._deps.settings
+        self._policy = RoomPolicy.stored_or_default(
+            record.policy,
+            record.policy_version,
+            threshold=settings.toxic_threshold,
+            failure_mode=settings.moderation_failure_mode,
+        )
         self._seq = await db.run(repo.last_seq, self.room)
         size = self._deps.settings.replay_buffer_size
         history = await db.run(repo.room_history, self.room, size)

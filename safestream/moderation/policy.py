@@ -134,6 +134,20 @@ class RoomPolicy:
             raise PolicyError("at most 1000 blocked terms")
 
     @classmethod
+    def stored_or_default(
+        cls,
+        stored: Mapping[str, Any] | None,
+        version: int,
+        *,
+        threshold: float,
+        failure_mode: FailureMode,
+    ) -> RoomPolicy:
+        """A room's stored policy document at `version`, or the default policy."""
+        if stored:
+            return cls.from_dict({**stored, "version": version})
+        return cls.default(threshold=threshold, failure_mode=failure_mode)
+
+    @classmethod
     def default(cls, *, threshold: float = 0.6, failure_mode: FailureMode = "closed") -> RoomPolicy:
         """The original behaviour: flag toxicity >= threshold, deliver everything."""
         return cls(thresholds={"toxicity": threshold}, failure_mode=failure_mode)

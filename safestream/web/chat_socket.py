@@ -16,16 +16,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-import trio
-
 from actors import ActorError
 from safestream.accounts.auth import Role
 from safestream.chat.connection import Connection, Identity, serve_connection
 from safestream.chat.limits import LimitExceeded
-from safestream.chat.protocol import AuthFrame, CloseCode, ProtocolError, parse_client_frame
+from safestream.chat.protocol import CloseCode
 from safestream.chat.room_supervisor import InvalidRoom, validate_room_name
 from safestream.chat.transport import TransportClosed
 from safestream.web.deps import ApiError, user_from_token
+from safestream.web.socket_auth import NoToken, token_from_first_frame
 from safestream.web.transport import AsgiTransport
 
 if TYPE_CHECKING:
@@ -138,15 +137,11 @@ def _token_from_handshake(transport: AsgiTransport) -> str | None:
 
 async def _token_from_first_frame(ctx: AppContext, transport: AsgiTransport) -> str:
     settings = ctx.settings
-    with trio.move_on_after(settings.auth_timeout_secs):
-        raw = await transport.receive()
-        try:
-            frame = parse_client_frame(raw, max_message_length=settings.max_message_length)
-        except ProtocolError as exc:
-            raise Refused(
-                CloseCode.POLICY_VIOLATION, f"expected an auth frame: {exc.code}"
-            ) from exc
-        if not isinstance(frame, AuthFrame):
-            raise Refused(CloseCode.POLICY_VIOLATION, "expected an auth frame first")
-        return frame.token
-    raise Refused(CloseCode.POLICY_VIOLATION, "no token: send an auth frame or ?token=")
+    try:
+        return await token_from_first_frame(
+            transport.receive,
+            timeout=settings.auth_timeout_secs,
+            max_length=settings.max_message_length,
+        )
+    except NoToken as exc:
+        raise Refused(CloseCode.POLICY_VIOLATION, str(exc)) from exc

@@ -269,6 +269,18 @@ async def test_moderator_events_socket_refuses_viewers(server: Server) -> None:
         assert closed.value.reason.code == CloseCode.POLICY_VIOLATION
 
 
+@pytest.mark.parametrize("first", ["not json", "[1, 2]", '{"type": "chat", "message": "hi"}'])
+async def test_moderator_events_socket_refuses_a_bad_first_frame_with_a_reason(
+    server: Server, first: str
+) -> None:
+    async with open_socket(f"{server.ws_url}/api/admin/events/ws") as feed:
+        await feed.send_message(first)
+        with pytest.raises(ConnectionClosed) as closed, trio.fail_after(5):
+            await feed.get_message()
+        assert closed.value.reason.code == CloseCode.POLICY_VIOLATION
+        assert "auth frame" in (closed.value.reason.reason or "")
+
+
 async def test_admin_can_crash_an_actor_and_watch_it_restart(server: Server) -> None:
     admin = await server.auth_headers("test_streamer")
     response = await server.http.post(

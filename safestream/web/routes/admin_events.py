@@ -19,6 +19,7 @@ from safestream.chat.protocol import CloseCode
 from safestream.moderation.feed import FeedEvent, Subscribe
 from safestream.store.records import UserRecord
 from safestream.web.deps import ApiError, event_stream, user_from_token
+from safestream.web.socket_auth import NoToken, token_from_first_frame
 
 if TYPE_CHECKING:
     from safestream.web.context import AppContext
@@ -50,9 +51,15 @@ def events_routes(
         token = websocket.args.get("token")
         await websocket.accept()
         if not token:
-            with trio.move_on_after(ctx.settings.auth_timeout_secs):
-                first = json.loads(await websocket.receive())
-                token = first.get("token") if isinstance(first, dict) else None
+            try:
+                token = await token_from_first_frame(
+                    websocket.receive,
+                    timeout=ctx.settings.auth_timeout_secs,
+                    max_length=ctx.settings.max_message_length,
+                )
+            except NoToken as exc:
+                await websocket.close(CloseCode.POLICY_VIOLATION, str(exc))
+                return
         try:
             user = await user_from_token(ctx, str(token or ""))
         except ApiError as exc:

@@ -32,11 +32,12 @@ Audit = Callable[..., Awaitable[None]]
 async def current_policy(ctx: AppContext, room: str) -> RoomPolicy:
     """The stored policy of `room`, or the default policy (version 1)."""
     record = await ctx.db.run(repo.ensure_room, room)
-    if record.policy:
-        return RoomPolicy.from_dict({**record.policy, "version": record.policy_version})
     settings = ctx.settings
-    return RoomPolicy.default(
-        threshold=settings.toxic_threshold, failure_mode=settings.moderation_failure_mode
+    return RoomPolicy.stored_or_default(
+        record.policy,
+        record.policy_version,
+        threshold=settings.toxic_threshold,
+        failure_mode=settings.moderation_failure_mode,
     )
 
 
