@@ -50,6 +50,8 @@ POSITIVE = frozenset(
         "moderation_timeout_secs",
         "torch_threads",
         "listen_backlog",
+        "keep_alive_secs",
+        "body_timeout_secs",
         "auth_timeout_secs",
         "bcrypt_rounds",
         "jwt_expire_minutes",
@@ -78,6 +80,8 @@ class Settings:
     dash_port: int = 8501  # DASH_PORT
     api_url: str = ""  # SAFESTREAM_URL: where CLI/dashboard find the app; default from port
     listen_backlog: int = 1024  # LISTEN_BACKLOG: Hypercorn's default 100 refuses bursts
+    keep_alive_secs: float = 5.0  # KEEP_ALIVE_SECS: an idle HTTP connection closes after this
+    body_timeout_secs: float = 10.0  # BODY_TIMEOUT_SECS: a request body must arrive within this
     gift_interval_secs: float = 15.0  # GIFT_INTERVAL_SECS: 0 disables random gifts
     toxic_threshold: float = 0.6  # TOXIC_THRESHOLD: default policy's toxicity threshold
     disable_detoxify: bool = False  # DISABLE_DETOXIFY: never load a torch Detoxify model
