@@ -192,6 +192,7 @@ def hypercorn_config(settings: Settings, bind: str | None = None) -> Config:
     config = Config()
     config.bind = [bind or f"{settings.app_host}:{settings.app_port}"]
     config.backlog = settings.listen_backlog
+    config.keep_alive_timeout = settings.keep_alive_secs
     config.websocket_max_message_size = settings.max_frame_bytes
     config.accesslog = None
     config.graceful_timeout = 5.0

@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     # SAFESTREAM_URL: where CLI/dashboard find the app; default from port
     api_url: str = Field("", validation_alias="SAFESTREAM_URL")
     listen_backlog: PositiveInt = 1024  # LISTEN_BACKLOG: Hypercorn's default 100 refuses bursts
+    # KEEP_ALIVE_SECS: an idle HTTP connection closes after this
+    keep_alive_secs: PositiveFloat = 5.0
+    # BODY_TIMEOUT_SECS: a request body must arrive within this
+    body_timeout_secs: PositiveFloat = 10.0
     gift_interval_secs: NonNegativeFloat = 15.0  # GIFT_INTERVAL_SECS: 0 disables random gifts
     # TOXIC_THRESHOLD: default policy's toxicity threshold
     toxic_threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.6

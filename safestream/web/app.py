@@ -31,6 +31,7 @@ MAX_BODY_BYTES = 64 * 1024
 def create_app(ctx: AppContext) -> QuartTrio:
     app = QuartTrio("safestream")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.config["BODY_TIMEOUT"] = ctx.settings.body_timeout_secs
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = True
     app.register_blueprint(auth_blueprint(ctx))
     app.register_blueprint(api_blueprint(ctx))
