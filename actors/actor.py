@@ -1,8 +1,9 @@
-"""Actors, their addresses (:class:`ActorRef`) and the cell that outlives restarts.
+"""The :class:`Actor` base class: an object whose state is touched only by its own task.
 
-An :class:`Actor` is an object whose state is touched only by its own task. It is started
-by a supervisor, which binds it to an :class:`ActorCell`: the stable identity of a child
-(name, path, mailbox, counters). When the child crashes and is restarted, the supervisor
+An actor is started by a supervisor, which binds it to an :class:`~actors.cell.ActorCell`
+(``cell.py``): the stable identity of a child (name, path, mailbox, counters). Others
+reach it through its :class:`~actors.ref.ActorRef` (``ref.py``) or a registry
+:class:`~actors.registry.Address`. When the child crashes and is restarted, the supervisor
 calls the child's factory for a fresh ``Actor`` that reads *the same* mailbox, so messages
 queued during the crash are not lost and every :class:`ActorRef` stays valid.
 

@@ -1,8 +1,9 @@
 """A bounded mailbox with an explicit overflow policy.
 
-A :class:`Mailbox` is a FIFO queue of fixed capacity, named after trio's channels
-(``put``/``put_nowait``, ``get``/``get_nowait``, ``statistics()``). What happens when it is
-full is chosen per mailbox by an :class:`OverflowPolicy`:
+A :class:`Mailbox` is a FIFO queue of fixed capacity. Its methods are named as a queue's
+(``put``/``get``, as :class:`queue.Queue`), in trio's ``X``/``X_nowait`` pairs
+(``put_nowait``, ``get_nowait``) with a ``statistics()`` snapshot, as trio's channels
+have. What happens when it is full is chosen per mailbox by an :class:`OverflowPolicy`:
 
 * ``BLOCK``: ``put`` waits for room; ``put_nowait`` raises :class:`MailboxFull`.
 * ``DROP_NEWEST``: the item being put is discarded.

@@ -12,7 +12,7 @@ The thread's nursery holds three loops, each reconnecting with backoff on its ow
   which the charts need as a time series anyway.
 
 Everything it learns goes to `sink(kind, data)`, called from the feed thread; the Panel
-side hands it to the Bokeh document with `add_next_tick_callback` (see `dashboard.pump`).
+side hands it to the Bokeh document with `add_next_tick_callback` (see `dashboard.app`).
 Kinds: "tree", "metrics" ((time, metrics)), "gifts", "rooms", "messages" (a list),
 "message", "held" (the hold queue, a list; fetched again after each held or action
 event), "held_event", "action", "status" (text), "auth" (the token was

@@ -121,7 +121,7 @@ class Settings(BaseSettings):
     auth_timeout_secs: PositiveFloat = 10.0  # AUTH_TIMEOUT_SECS: wait for a first auth frame
     # CONNECTION_OUTBOX_SIZE: frames queued per viewer
     connection_outbox_size: PositiveInt = 256
-    # SLOW_CONSUMER_SECS: outbox full this long -> close 4008
+    # SLOW_CONSUMER_SECS: a socket write to a viewer that takes longer closes it (4008)
     slow_consumer_secs: PositiveFloat = 5.0
     history_size: NonNegativeInt = 50  # HISTORY_SIZE: messages sent on join
     # REPLAY_BUFFER_SIZE: messages kept per room for ?since=
