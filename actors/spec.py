@@ -10,12 +10,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .backoff import Backoff
 from .mailbox import OverflowPolicy
 
 if TYPE_CHECKING:
     from .actor import Actor
 
-__all__ = ["ChildSpec", "Restart", "Strategy"]
+__all__ = ["NON_ESSENTIAL_BACKOFF", "ChildSpec", "Restart", "Strategy"]
+
+# A crash-looping non-essential child is retried ever more slowly, up to once a minute.
+NON_ESSENTIAL_BACKOFF = Backoff(initial=0.5, maximum=60.0, multiplier=2.0, jitter=0.1)
+# How many of its own restarts a non-essential child is judged by: enough for its
+# backoff to reach the maximum and stay there while it keeps crashing.
+NON_ESSENTIAL_MEMORY = 12
 
 
 class Strategy(enum.Enum):
@@ -46,6 +53,12 @@ class ChildSpec:
         register: Registry name held while the child is alive (kept across restarts).
         mailbox_capacity: Overrides the actor class's ``mailbox_capacity``.
         overflow: Overrides the actor class's ``overflow``.
+        essential: ``False`` for a child whose crash loop must never make its supervisor
+            give up (a feature the node can run without for a while): its restarts do
+            not count toward the supervisor's intensity; it is restarted after
+            ``backoff``, growing while it keeps crashing, for as long as it crashes.
+        backoff: This child's restart delays, instead of the supervisor's. Non-essential
+            children default to :data:`NON_ESSENTIAL_BACKOFF`.
     """
 
     name: str
@@ -55,6 +68,8 @@ class ChildSpec:
     register: str | None = None
     mailbox_capacity: int | None = None
     overflow: OverflowPolicy | None = None
+    essential: bool = True
+    backoff: Backoff | None = None
 
     def __post_init__(self) -> None:
         if not self.name or "/" in self.name:

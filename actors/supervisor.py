@@ -32,7 +32,7 @@ from .backoff import Backoff
 from .calls import StartChild, TerminateChild, WhichChildren, start_failed
 from .cell import ActorCell
 from .errors import SupervisorGaveUp
-from .spec import ChildSpec, Restart, Strategy
+from .spec import NON_ESSENTIAL_BACKOFF, NON_ESSENTIAL_MEMORY, ChildSpec, Restart, Strategy
 
 __all__ = ["Backoff", "ChildSpec", "Restart", "Strategy", "Supervisor"]
 
@@ -283,6 +283,9 @@ class Supervisor(Actor):
             self._remove(child, error)
             return
         now = trio.current_time()
+        if not spec.essential:
+            self._schedule_non_essential_restart(child)
+            return
         self._restart_times.append(now)
         _forget_before(self._restart_times, now - self.within)
         if len(self._restart_times) > self.max_restarts:
@@ -300,7 +303,7 @@ class Supervisor(Actor):
         for sibling in affected:
             if sibling is not child and sibling.spec.restart is Restart.TEMPORARY:
                 self._remove(sibling, None)
-        delay = self.backoff.delay(len(child.restart_times), self.system.rng)
+        delay = (spec.backoff or self.backoff).delay(len(child.restart_times), self.system.rng)
         if delay > 0:
             with self._until_stopping():
                 await trio.sleep(delay)
@@ -310,6 +313,35 @@ class Supervisor(Actor):
             if self._children.get(sibling.spec.name) is sibling:
                 sibling.cell.restarts += 1
                 await self._start_incarnation(sibling, report=True)
+
+    def _schedule_non_essential_restart(self, child: _Child) -> None:
+        """Restart `child` alone after its own growing backoff; never give up on it.
+
+        Its last NON_ESSENTIAL_MEMORY restarts set the delay (a child that stayed up for
+        twice the backoff maximum starts the count again). The wait runs in its own task,
+        so the supervisor keeps serving its other children and calls meanwhile.
+        """
+        backoff = child.spec.backoff or NON_ESSENTIAL_BACKOFF
+        now = trio.current_time()
+        if child.restart_times and now - child.restart_times[-1] > 2 * backoff.maximum:
+            child.restart_times.clear()
+        child.restart_times.append(now)
+        while len(child.restart_times) > NON_ESSENTIAL_MEMORY:
+            child.restart_times.popleft()
+        child.cell.status = "restarting"
+        delay = backoff.delay(len(child.restart_times), self.system.rng)
+        assert self._nursery is not None
+        self._nursery.start_soon(self._restart_later, child, child.cell.incarnation, delay)
+
+    async def _restart_later(self, child: _Child, incarnation: int, delay: float) -> None:
+        with self._until_stopping():
+            await trio.sleep(delay)
+        async with self._lock:
+            current = self._children.get(child.spec.name) is child
+            if self.stopping or not current or child.cell.incarnation != incarnation:
+                return
+            child.cell.restarts += 1
+            await self._start_incarnation(child, report=True)
 
     def _affected(self, child: _Child) -> list[_Child]:
         """The children to restart with ``child``, in start order."""

@@ -165,7 +165,15 @@ def build_tree(parts: NodeParts) -> Supervisor:
             shutdown_timeout=10.0,
         ),
         ChildSpec(name="moderation", factory=moderation, register="moderation"),
-        ChildSpec(name="rooms", factory=lambda: RoomSupervisor(room_deps), register="rooms"),
+        # Rooms, gifts, the feed and connections are not essential: a crash loop in one
+        # of them is retried with a growing backoff and never ends the node; the store
+        # and the moderation pool report outages to their askers instead of crashing.
+        ChildSpec(
+            name="rooms",
+            factory=lambda: RoomSupervisor(room_deps),
+            register="rooms",
+            essential=False,
+        ),
         ChildSpec(
             name="gifts",
             factory=lambda: GiftProducer(
@@ -175,14 +183,19 @@ def build_tree(parts: NodeParts) -> Supervisor:
                 metrics=parts.metrics,
             ),
             register="gifts",
+            essential=False,
         ),
         ChildSpec(
-            name="feed", factory=lambda: ModeratorFeed(parts.metrics_document), register="feed"
+            name="feed",
+            factory=lambda: ModeratorFeed(parts.metrics_document),
+            register="feed",
+            essential=False,
         ),
         ChildSpec(
             name="connections",
             factory=lambda: Supervisor((), max_restarts=100, within=1.0),
             register="connections",
+            essential=False,
         ),
     ]
     return Supervisor(children, max_restarts=5, within=30.0)

@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Any
 
+from safestream.chat.text import InvalidText, clean_chat_text
+
 __all__ = [
     "AuthFrame",
     "ChatFrame",
@@ -92,12 +94,15 @@ def parse_client_frame(raw: str | bytes, *, max_message_length: int) -> ClientFr
         The typed frame.
 
     Raises:
-        ProtocolError: with code `bad_json`, `bad_frame`, `unknown_type`,
+        ProtocolError: with code `bad_json`, `bad_frame`, `bad_text`, `unknown_type`,
             `empty_message` or `message_too_long`.
+
+    Chat text is cleaned here, once (`safestream.chat.text.clean_chat_text`); length
+    and emptiness are judged on the cleaned text. No error detail echoes client text.
     """
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ProtocolError("bad_json", "frame is not valid JSON") from exc
     if not isinstance(data, dict):
         raise ProtocolError("bad_frame", "frame must be a JSON object")
@@ -106,7 +111,10 @@ def parse_client_frame(raw: str | bytes, *, max_message_length: int) -> ClientFr
         message = data.get("message")
         if not isinstance(message, str):
             raise ProtocolError("bad_frame", "chat frame needs a string 'message'")
-        message = message.strip()
+        try:
+            message = clean_chat_text(message)
+        except InvalidText as exc:
+            raise ProtocolError("bad_text", "message is not valid Unicode text") from exc
         if not message:
             raise ProtocolError("empty_message", "message is empty")
         if len(message) > max_message_length:
@@ -116,14 +124,14 @@ def parse_client_frame(raw: str | bytes, *, max_message_length: int) -> ClientFr
         return ChatFrame(message=message)
     if kind == "auth":
         token = data.get("token")
-        if not isinstance(token, str) or not token:
+        if not isinstance(token, str) or not token or not token.isascii():
             raise ProtocolError("bad_frame", "auth frame needs a string 'token'")
         return AuthFrame(token=token)
     if kind == "ping":
         return PingFrame()
     if not isinstance(kind, str):
         raise ProtocolError("bad_frame", "frame needs a string 'type'")
-    raise ProtocolError("unknown_type", f"unknown frame type {kind[:40]!r}")
+    raise ProtocolError("unknown_type", "unknown frame type (chat, auth or ping)")
 
 
 def encode(frame: dict[str, Any]) -> str:

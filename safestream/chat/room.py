@@ -31,7 +31,7 @@ from typing import Any
 import trio
 from sqlalchemy.exc import SQLAlchemyError
 
-from actors import Actor, Address, OverflowPolicy
+from actors import Actor, ActorError, Address, OverflowPolicy
 from safestream.accounts.auth import Role
 from safestream.chat.frames import (
     ChatMessage,
@@ -67,7 +67,7 @@ from safestream.store import repo
 from safestream.store.database import Database
 from safestream.store.errors import UserNotFound
 from safestream.store.records import ActionRow, MessageStatus
-from safestream.store.writer import Persist
+from safestream.store.writer import Persist, Stored, StoreUnavailable
 
 __all__ = ["Room", "RoomDeps"]
 
@@ -230,23 +230,28 @@ class Room(Actor):
             decided = await moderate(batch, self._policy, self._deps.moderation, self._deps.metrics)
             timeouts = sorted({m.user for m in decided if m.action == Action.TIMEOUT})
             try:
-                await self._deps.store.ask(
+                stored: Stored = await self._deps.store.ask(
                     Persist(
                         messages=tuple(m.to_row() for m in decided),
                         actions=tuple(self._timeout_audit(user) for user in timeouts),
                     ),
                     timeout=settings.moderation_timeout_secs + 10.0,
                 )
-            except Exception as exc:
+            except (StoreUnavailable, ActorError):
                 # Not durable, so not accepted: tell the authors, deliver nothing.
-                self._deps.metrics.refused["not_saved"] += len(decided)
-                detail = f"message not saved ({type(exc).__name__}), please resend"
-                for message in decided:
-                    self._to_user(message.user, encode(error_frame("not_saved", detail)))
+                self._not_saved(decided)
                 continue
-            self._deliver(decided)
+            self._not_saved([m for m in decided if m.id in stored.refused])
+            self._deliver([m for m in decided if m.id not in stored.refused])
             for user in timeouts:
                 await self._store_mute(user)
+
+    def _not_saved(self, messages: list[ChatMessage]) -> None:
+        """Tell each author that their message was not stored (so nobody saw it)."""
+        self._deps.metrics.refused["not_saved"] += len(messages)
+        for message in messages:
+            frame = error_frame("not_saved", "your message could not be saved, please resend")
+            self._to_user(message.user, encode(frame))
 
     def _timeout_audit(self, user: str) -> ActionRow:
         """The audit row of a policy timeout, stored with the message that caused it."""

@@ -32,13 +32,23 @@ async def moderate(
         out = []
         for message in batch:
             decision = policy.unscored(message.original)
-            action = "unscored" if decision.visible else decision.action
-            out.append(apply_decision(message, decision, action))
+            out.append(apply_decision(message, decision, _unscored_action(decision)))
         return out
-    return [
-        apply_decision(message, policy.decide(message.original, s.values, s.triggers))
-        for message, s in zip(batch, scores, strict=True)
-    ]
+    out = []
+    for message, s in zip(batch, scores, strict=True):
+        if s is None:  # the model failed on this text alone: its failure mode applies
+            metrics.moderation_unscored += 1
+            decision = policy.unscored(message.original)
+            out.append(apply_decision(message, decision, _unscored_action(decision)))
+        else:
+            out.append(
+                apply_decision(message, policy.decide(message.original, s.values, s.triggers))
+            )
+    return out
+
+
+def _unscored_action(decision: Decision) -> str:
+    return "unscored" if decision.visible else decision.action
 
 
 def apply_decision(

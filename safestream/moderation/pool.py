@@ -5,10 +5,13 @@ Rooms call `ModerationClient.score(texts)`. Each worker is registered by name
 least-loaded live one;
 each worker collects asks for up to `MODERATION_BATCH_WAIT_MS` or
 `MODERATION_BATCH_SIZE` texts, runs one model call in a worker thread (under the named
-`moderation` CapacityLimiter) and answers every asker. A worker whose model call raises
-fails that batch's askers and crashes; its supervisor restarts it and the messages still
-queued in its mailbox are kept. Askers that get no scores in time apply their room's
-failure mode (fail-closed: hold; fail-open: deliver unscored).
+`moderation` CapacityLimiter) and answers every asker. When a model call raises,
+the worker scores the batch text by text, so one poison text costs only itself: it is
+answered `None` and its room applies the failure mode to that message alone. When the
+model fails on everything, the batch's askers get `ModerationUnavailable` and the worker
+stays up for the next batch (a restart would not mend the model). Askers that get no
+scores in time apply their room's failure mode (fail-closed: hold; fail-open: deliver
+unscored).
 
 Example:
     pool = ModerationPool(classifier, metrics, workers=2, ...)   # a child of the root
@@ -47,6 +50,10 @@ __all__ = [
     "ScoreRequest",
     "worker_names",
 ]
+
+# A failed batch is retried text by text; if this many texts in a row fail too, the
+# model is down rather than fed a poison text, and the rest are not retried.
+ISOLATE_PROBES = 3
 
 
 # How blocking model calls leave the event loop: a worker thread by default; tests that
@@ -92,6 +99,8 @@ class ModeratorWorker(Actor):
         self._batch_wait = batch_wait_secs
         self._batches = 0
         self._texts = 0
+        self._poison_texts = 0
+        self._last_error = ""
 
     async def run(self) -> None:
         while batch := await self.receive_batch(
@@ -112,16 +121,18 @@ class ModeratorWorker(Actor):
         texts = [text for envelope in batch for text in envelope.message.texts]
         started = trio.current_time()
         try:
-            results = await self._offload(self._classifier.predict, texts, limiter=self._limiter)
-            if len(results) != len(texts):
-                raise RuntimeError(f"model returned {len(results)} scores for {len(texts)} texts")
+            results: list[Scores | None] = list(await self._predict(texts))
         except Exception as exc:
             self._metrics.moderation_failures += 1
-            died = ActorDied("moderation model failed", cause=exc)
-            for envelope in batch:
-                if envelope.reply is not None:
-                    envelope.reply.fail(died)
-            raise
+            self._last_error = f"{type(exc).__name__}: {str(exc)[:200]}"
+            isolated = await self._isolate(texts) if len(texts) > 1 else None
+            if isolated is None:
+                died = ActorDied("moderation model failed", cause=exc)
+                for envelope in batch:
+                    if envelope.reply is not None:
+                        envelope.reply.fail(died)
+                return
+            results = isolated
         self._metrics.observe_moderation(trio.current_time() - started, len(texts))
         self._batches += 1
         self._texts += len(texts)
@@ -132,9 +143,36 @@ class ModeratorWorker(Actor):
                 envelope.reply.send(results[offset : offset + size])
             offset += size
 
+    async def _predict(self, texts: Sequence[str]) -> list[Scores]:
+        results: list[Scores] = await self._offload(
+            self._classifier.predict, list(texts), limiter=self._limiter
+        )
+        if len(results) != len(texts):
+            raise RuntimeError(f"model returned {len(results)} scores for {len(texts)} texts")
+        return results
+
+    async def _isolate(self, texts: Sequence[str]) -> list[Scores | None] | None:
+        """Score a failed batch text by text: None for each text the model fails on.
+
+        Returns None (an outage, not a poison text) when the first ISOLATE_PROBES texts
+        all fail: the model fails on everything, so retrying the rest is wasted work.
+        """
+        results: list[Scores | None] = []
+        for index, text in enumerate(texts):
+            try:
+                results.extend(await self._predict([text]))
+            except Exception:
+                results.append(None)
+                if index + 1 >= ISOLATE_PROBES and not any(results):
+                    return None
+        self._poison_texts += results.count(None)
+        return results if any(results) else None
+
     def introspect(self) -> dict[str, Any]:
         return {
             "model": self._classifier.name,
+            "poison_texts": self._poison_texts,
+            "last_error": self._last_error,
             "batches": self._batches,
             "texts": self._texts,
             "mean_batch": round(self._texts / self._batches, 2) if self._batches else 0,
@@ -199,8 +237,8 @@ class ModerationClient:
         self._workers = tuple(workers)
         self._timeout = timeout
 
-    async def score(self, texts: Sequence[str]) -> list[Scores]:
-        """One Scores per text.
+    async def score(self, texts: Sequence[str]) -> list[Scores | None]:
+        """One Scores per text; None for a text the model failed on (a poison text).
 
         Raises:
             ModerationUnavailable: every worker is full or down, the batch crashed, or
@@ -211,7 +249,9 @@ class ModerationClient:
             raise ModerationUnavailable("no moderation worker is running")
         ref = min(live, key=lambda r: r.statistics().depth)
         try:
-            result: list[Scores] = await ref.ask(ScoreRequest(tuple(texts)), timeout=self._timeout)
+            result: list[Scores | None] = await ref.ask(
+                ScoreRequest(tuple(texts)), timeout=self._timeout
+            )
         except ActorDied as exc:
             raise ModerationUnavailable(f"moderation worker failed: {exc.cause!r}") from exc
         except (ActorError, TimeoutError) as exc:

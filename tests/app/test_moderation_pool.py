@@ -41,7 +41,7 @@ async def test_batch_is_cut_at_batch_size(
         assert model.batches == [3, 2]
 
 
-async def test_crashed_model_fail_closed_holds_and_worker_restarts(
+async def test_failed_model_call_fail_closed_holds_and_the_worker_stays_up(
     tmp_path: Path, autojump_clock: trio.testing.MockClock
 ) -> None:
     model = FlakyClassifier(fail_on={1})
@@ -53,9 +53,10 @@ async def test_crashed_model_fail_closed_holds_and_worker_restarts(
         assert held["reason"] == "unscored (closed)"
         await ann.post("second")
         assert (await ann.frame("chat"))["message"] == "second"
-        worker = node.system.snapshot()["children"][1]["children"][0]
-        assert worker["restarts"] == 1
-        assert worker["last_error"]["type"] == "RuntimeError"
+        pool = next(c for c in node.system.snapshot()["children"] if c["name"] == "moderation")
+        worker = pool["children"][0]
+        assert worker["restarts"] == 0
+        assert worker["info"]["last_error"].startswith("RuntimeError")
         assert node.parts.metrics.moderation_failures == 1
         assert node.parts.metrics.moderation_unscored == 1
 
@@ -104,3 +105,39 @@ async def test_model_just_within_timeout_is_delivered(
 def test_keyword_model_is_deterministic() -> None:
     model = KeywordClassifier()
     assert model.predict(["you idiot"]) == model.predict(["you idiot"])
+
+
+class PoisonClassifier(KeywordClassifier):
+    """Fails any call that contains the text "poison" (a text the model cannot take)."""
+
+    name = "poison"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[list[str]] = []
+
+    def predict(self, texts: Any) -> Any:
+        self.batches.append(list(texts))
+        if "poison" in texts:
+            raise ValueError("model cannot take this text")
+        return super().predict(texts)
+
+
+async def test_a_poison_text_is_isolated_and_the_rest_of_its_batch_is_scored(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    model = PoisonClassifier()
+    async with open_node(
+        tmp_path, model, moderation_failure_mode="closed", moderation_batch_wait_ms=50.0
+    ) as node:
+        ann = await node.join("ann", room="one")
+        bob = await node.join("bob", room="two")
+        await ann.post("poison")
+        await bob.post("you idiot")
+        held = await ann.frame("held")
+        assert held["reason"] == "unscored (closed)"
+        chat = await bob.frame("chat")
+        assert chat["message"] == "you idiot" and chat["toxic"] is True
+        assert model.batches[0] == ["poison", "you idiot"]  # one batch, then one by one
+        assert ["you idiot"] in model.batches[1:]
+        assert node.parts.metrics.moderation_unscored == 1
