@@ -72,6 +72,8 @@ from safestream.store.writer import Persist, Stored, StoreUnavailable
 __all__ = ["Room", "RoomDeps"]
 
 PRESENCE_INTERVAL_SECS = 1.0
+# Within the room's shutdown grace (ROOM_SHUTDOWN_SECS): time to finish accepted posts.
+DRAIN_SECS = 4.0
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ class Room(Actor):
         self._rules = PostRules()
         send, self._pipeline_in = trio.open_memory_channel[ChatMessage](settings.room_mailbox_size)
         self._pipeline_out = send
+        self._pipeline_drained = trio.Event()
         self._presence_dirty = False
         self._idle_since = trio.current_time()
         self._posted = 0
@@ -134,6 +137,11 @@ class Room(Actor):
             nursery.start_soon(self._presence_ticker)
             nursery.start_soon(self._idle_sweeper)
             await super().run()
+            # An orderly stop (shutdown, passivation): posts already accepted are still
+            # scored and stored, within the room's grace period, before the room goes.
+            self._pipeline_out.close()
+            with trio.move_on_after(DRAIN_SECS):
+                await self._pipeline_drained.wait()
             nursery.cancel_scope.cancel()
 
     async def on_stop(self) -> None:
@@ -219,6 +227,12 @@ class Room(Actor):
 
     async def _pipeline(self) -> None:
         """Score, decide and store batches in seq order, then deliver them."""
+        try:
+            await self._run_pipeline()
+        except trio.EndOfChannel:
+            self._pipeline_drained.set()
+
+    async def _run_pipeline(self) -> None:
         settings = self._deps.settings
         while True:
             batch = [await self._pipeline_in.receive()]

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import trio
+import trio.testing
 from appkit import open_node
 
 from actors import Crash
@@ -13,6 +14,7 @@ from safestream.chat.protocol import CloseCode
 from safestream.chat.room_messages import Leave, SetPolicy
 from safestream.chat.room_supervisor import running_rooms
 from safestream.moderation.policy import RoomPolicy
+from safestream.store import repo
 
 
 async def test_chat_is_stamped_scored_stored_and_fanned_out(
@@ -193,3 +195,20 @@ async def test_full_pipeline_refuses_with_room_busy_and_keeps_seq_dense(
         gate.set()
         chats = await ann.frames("chat", count=3)
         assert [(c["message"], c["seq"]) for c in chats] == [("a", 1), ("b", 2), ("c", 3)]
+
+
+async def test_an_orderly_stop_stores_the_posts_already_in_the_pipeline(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async def slow_model(fn: Any, *args: Any, limiter: Any = None) -> Any:
+        await trio.sleep(1.0)  # the post is still being scored when the node stops
+        return fn(*args)
+
+    async with open_node(tmp_path, offload=slow_model) as node:
+        ann = await node.join("ann")
+        await ann.frame("history")
+        await ann.post("last words")
+        await trio.testing.wait_all_tasks_blocked()
+        db = node.parts.db
+    stored = db.run_sync(repo.room_history, "main", 10)
+    assert [m.text for m in stored] == ["last words"]
