@@ -2,6 +2,7 @@
 
 ```
 safestream (one_for_one)
+├── broker        BrokerActor (memory, Redis or NATS, from BROKER_URL)
 ├── store         PersistenceWriter
 ├── moderation    ModerationPool -> ModeratorWorker x N
 ├── rooms         RoomSupervisor -> Room(...) on demand
@@ -23,11 +24,13 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import secrets
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import trio
 from hypercorn.config import Config
@@ -49,6 +52,8 @@ from safestream.chat.limits import ConnectionLimits, KeyedRateLimiter
 from safestream.chat.room import RoomDeps
 from safestream.chat.room_supervisor import RoomSupervisor, running_rooms
 from safestream.chat.sanctions import Sanctions
+from safestream.cluster.actor import BrokerActor, BrokerStatus
+from safestream.cluster.backends import open_broker
 from safestream.metrics import Metrics
 from safestream.moderation.classifiers import Classifier, load_classifier
 from safestream.moderation.feed import FeedNotifier, ModeratorFeed
@@ -79,6 +84,7 @@ class NodeParts:
     sanctions: Sanctions
     limits: ConnectionLimits
     registry: Registry
+    broker: BrokerStatus
     offload: Offload = trio.to_thread.run_sync
 
     @classmethod
@@ -95,15 +101,23 @@ class NodeParts:
                 max_per_ip=settings.max_connections_per_ip,
             ),
             registry=Registry(),
+            broker=BrokerStatus(
+                kind=urlsplit(settings.broker_url).scheme,
+                node=settings.node_id or f"node-{secrets.token_hex(3)}",
+            ),
         )
 
     def metrics_document(self) -> dict[str, Any]:
         """The `/metrics` document of this node, now."""
-        return self.metrics.document(
-            viewers=self.limits.total,
-            rooms=len(running_rooms(self.registry)),
-            model=self.classifier.name,
-        )
+        return {
+            **self.metrics.document(
+                viewers=self.limits.total,
+                rooms=len(running_rooms(self.registry)),
+                model=self.classifier.name,
+            ),
+            "node": self.broker.node,
+            "broker": self.broker.as_dict(),
+        }
 
     def moderation_client(self) -> ModerationClient:
         """A client of the moderation pool's workers, by their registry names."""
@@ -152,6 +166,12 @@ def build_tree(parts: NodeParts) -> Supervisor:
         )
 
     children = [
+        ChildSpec(
+            name="broker",
+            factory=lambda: BrokerActor(lambda: open_broker(settings.broker_url), parts.broker),
+            register="broker",
+            essential=False,
+        ),
         ChildSpec(
             name="store",
             factory=lambda: PersistenceWriter(

@@ -46,6 +46,7 @@ def api_blueprint(ctx: AppContext) -> Blueprint:
         gauges: dict[str, float] = {
             "viewers": ctx.limits.total,
             "rooms": len(running_rooms(ctx.system.registry)),
+            "broker_connected": float(ctx.metrics_document()["broker"]["state"] == "connected"),
         }
         _tree_gauges(ctx.system.snapshot(), gauges)
         return Response(ctx.metrics.exposition(gauges), content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,1 @@
+"""Several nodes, one chat: the broker (memory, Redis or NATS) behind one interface."""

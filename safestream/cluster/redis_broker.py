@@ -1,0 +1,136 @@
+"""The Redis broker: pub/sub channels for subjects, `SET NX PX` leases.
+
+redis-py's client is asyncio-only, so every call goes through trio-asyncio
+(`aio_as_trio`) inside the loop `connected()` opens; the rest of the node stays pure
+Trio. Subscriptions are read by one task; new subscriptions are handed to it, because a
+pub/sub connection must not be read and written by two tasks at once.
+
+Example:
+    broker = RedisBroker("redis://127.0.0.1:6379/0", namespace="safestream")
+    async with broker.connected():
+        await broker.publish("room.main.events", b"...")
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import redis.asyncio as aioredis
+import trio
+import trio_asyncio
+from redis.exceptions import RedisError
+
+from safestream.cluster.broker import BrokerUnavailable, Deliver
+
+__all__ = ["RedisBroker"]
+
+POLL_SECS = 0.2
+CONNECT_TIMEOUT_SECS = 3.0
+# Renew only our own lease; release only our own lease.
+_RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"  # noqa: E501
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"  # noqa: E501
+
+
+class RedisBroker:
+    kind = "redis"
+
+    def __init__(self, url: str, *, namespace: str) -> None:
+        self._url = url
+        self._prefix = f"{namespace}:"
+        self._client: Any = None
+        self._pubsub: Any = None
+        self._handlers: dict[str, Deliver] = {}
+        self._pending: set[str] = set()
+        self._dropped: set[str] = set()
+        self.client_id: int | None = None
+
+    @asynccontextmanager
+    async def connected(self) -> AsyncIterator[None]:
+        async with trio_asyncio.open_loop():
+            try:
+                client = aioredis.Redis.from_url(
+                    self._url, socket_connect_timeout=CONNECT_TIMEOUT_SECS
+                )
+                await self._call(client.ping)
+                self.client_id = await self._call(client.client_id)
+            except (RedisError, OSError) as exc:
+                raise BrokerUnavailable(f"redis: {exc}") from exc
+            self._client = client
+            self._pubsub = client.pubsub(ignore_subscribe_messages=True)
+            self._pending = set(self._handlers)
+            try:
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(self._read)
+                    yield
+                    nursery.cancel_scope.cancel()
+            finally:
+                self._client = self._pubsub = None
+                with trio.CancelScope(shield=True), trio.move_on_after(1.0):
+                    await self._call(client.aclose)
+
+    async def _read(self) -> None:
+        pubsub = self._pubsub
+        while True:
+            try:
+                if self._pending:
+                    subjects = [self._prefix + s for s in self._pending]
+                    self._pending.clear()
+                    await self._call(pubsub.subscribe, *subjects)
+                if self._dropped:
+                    subjects = [self._prefix + s for s in self._dropped]
+                    self._dropped.clear()
+                    await self._call(pubsub.unsubscribe, *subjects)
+                if not pubsub.subscribed:
+                    await trio.sleep(POLL_SECS)
+                    continue
+                message = await self._call(pubsub.get_message, timeout=POLL_SECS)
+            except (RedisError, OSError) as exc:
+                raise BrokerUnavailable(f"redis: {exc}") from exc
+            if message is None or message.get("type") != "message":
+                continue
+            subject = message["channel"].decode().removeprefix(self._prefix)
+            handler = self._handlers.get(subject)
+            if handler is not None:
+                handler(subject, message["data"])
+
+    async def publish(self, subject: str, payload: bytes) -> None:
+        await self._command("publish", self._prefix + subject, payload)
+
+    async def subscribe(self, subject: str, deliver: Deliver) -> None:
+        await trio.lowlevel.checkpoint()
+        if subject not in self._handlers:
+            self._pending.add(subject)
+        self._handlers[subject] = deliver
+
+    async def unsubscribe(self, subject: str) -> None:
+        await trio.lowlevel.checkpoint()
+        if self._handlers.pop(subject, None) is not None:
+            self._pending.discard(subject)
+            self._dropped.add(subject)
+
+    async def acquire_lease(self, name: str, holder: str, ttl: float) -> bool:
+        key, ms = self._prefix + "lease:" + name, max(1, int(ttl * 1000))
+        if await self._command("set", key, holder, nx=True, px=ms):
+            return True
+        return bool(await self._command("eval", _RENEW, 1, key, holder, ms))
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        await self._command("eval", _RELEASE, 1, self._prefix + "lease:" + name, holder)
+
+    async def lease_holder(self, name: str) -> str | None:
+        value = await self._command("get", self._prefix + "lease:" + name)
+        return None if value is None else bytes(value).decode()
+
+    async def _command(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        if self._client is None:
+            raise BrokerUnavailable("redis: not connected")
+        try:
+            return await self._call(getattr(self._client, name), *args, **kwargs)
+        except (RedisError, OSError) as exc:
+            raise BrokerUnavailable(f"redis: {exc}") from exc
+
+    @staticmethod
+    async def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        return await trio_asyncio.aio_as_trio(fn)(*args, **kwargs)
