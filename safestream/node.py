@@ -19,10 +19,10 @@ from __future__ import annotations
 import signal
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 
 import trio
 from hypercorn.config import Config
-from hypercorn.trio import serve as hypercorn_serve
 
 from actors import ActorSystem, ChildSpec, OverflowPolicy, Supervisor
 from safestream.accounts.users import ensure_demo_accounts
@@ -36,6 +36,8 @@ from safestream.settings import Settings
 from safestream.store import repo
 from safestream.store.writer import PersistenceWriter
 from safestream.web.asgi import build_asgi
+from safestream.web.chat_socket import chat_socket
+from safestream.web.listener import serve as serve_listener
 
 __all__ = ["build_tree", "load_model", "serve"]
 
@@ -120,6 +122,9 @@ async def serve(
 ) -> None:
     """Run one node until SIGINT/SIGTERM (or `shutdown` is set).
 
+    One port: the node's listener serves `/ws/...` chat sockets itself and hands every
+    other connection to Hypercorn (`web/listener.py`).
+
     Start-up migrates the database, loads the model, creates demo accounts in demo
     mode, starts the supervision tree, then binds. Shutdown closes every WebSocket with
     `GOING_AWAY` first, then stops HTTP, then the tree (store last, so accepted messages
@@ -142,9 +147,10 @@ async def serve(
             services.system = system
             app = build_asgi(services)
             trigger = _shutdown_trigger(services, stop, handle_signals)
-            await hypercorn_serve(
+            await serve_listener(
                 app,  # type: ignore[arg-type]
                 hypercorn_config(settings, bind),
+                partial(chat_socket, services),
                 shutdown_trigger=trigger,
                 task_status=task_status,
             )

@@ -24,6 +24,7 @@ __all__ = ["ConfigError", "Settings"]
 
 MODES = ("demo", "production")
 FAILURE_MODES = ("closed", "open")
+MAX_BATCH_TICK_MS = 1000.0  # a batched client waits at most this long for an event
 # Bounds and rates where 0 would mean "nothing works" or a busy loop.
 POSITIVE = frozenset(
     {
@@ -37,6 +38,7 @@ POSITIVE = frozenset(
         "message_burst",
         "connection_outbox_size",
         "slow_consumer_secs",
+        "batch_tick_ms",
         "replay_buffer_size",
         "room_mailbox_size",
         "max_rooms",
@@ -103,6 +105,7 @@ class Settings:
     auth_timeout_secs: float = 10.0  # AUTH_TIMEOUT_SECS: wait for a first auth frame
     connection_outbox_size: int = 256  # CONNECTION_OUTBOX_SIZE: frames queued per viewer
     slow_consumer_secs: float = 5.0  # SLOW_CONSUMER_SECS: outbox full this long -> close 4008
+    batch_tick_ms: float = 20.0  # BATCH_TICK_MS: batched clients get one frame per tick (<= 1000)
     history_size: int = 50  # HISTORY_SIZE: messages sent on join
     replay_buffer_size: int = 1000  # REPLAY_BUFFER_SIZE: messages kept per room for ?since=
     room_mailbox_size: int = 1024  # ROOM_MAILBOX_SIZE
@@ -125,6 +128,8 @@ class Settings:
             raise ConfigError(f"MODERATION_FAILURE_MODE must be one of {FAILURE_MODES}")
         if not 0.0 <= self.toxic_threshold <= 1.0:
             raise ConfigError("TOXIC_THRESHOLD must be between 0 and 1")
+        if self.batch_tick_ms > MAX_BATCH_TICK_MS:
+            raise ConfigError(f"BATCH_TICK_MS must be at most {MAX_BATCH_TICK_MS}")
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:

@@ -4,8 +4,9 @@ The token may come (in order of preference, to keep it out of access logs) as a
 subprotocol `token.<jwt>` next to `safestream`, as a first frame
 `{"type":"auth","token":"..."}` within AUTH_TIMEOUT_SECS, or as `?token=` (as the
 original). It must name the same user as the path. Query: `room` (default `main`),
-`since` (last seq seen, to recover missed messages). Failures close with a documented
-code and reason (docs/protocol.md).
+`since` (last seq seen, to recover missed messages), `batch=1` (one frame per tick
+carrying a JSON array of events, instead of one frame per event). Failures close with
+a documented code and reason (docs/protocol.md).
 
 Example:
     ws://127.0.0.1:8000/ws/ann?room=main&since=41   then   {"type":"auth","token":"..."}
@@ -24,7 +25,7 @@ from safestream.chat.limits import LimitExceeded
 from safestream.chat.protocol import AuthFrame, CloseCode, ProtocolError, parse_client_frame
 from safestream.chat.room_supervisor import InvalidRoom, validate_room_name
 from safestream.web.deps import ApiError, user_from_token
-from safestream.web.transport import AsgiTransport, TransportClosed
+from safestream.web.transport import TransportClosed, WebSocketUpgrade
 
 if TYPE_CHECKING:
     from safestream.services import Services
@@ -52,10 +53,8 @@ def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...
     return bool(host) and urlsplit(origin).netloc == host
 
 
-async def chat_socket(services: Services, transport: AsgiTransport) -> None:
+async def chat_socket(services: Services, transport: WebSocketUpgrade) -> None:
     """Serve one chat WebSocket until it closes."""
-    if not await transport.wait_connect():
-        return
     offered = transport.subprotocols
     await transport.accept(SUBPROTOCOL if SUBPROTOCOL in offered else None)
     try:
@@ -80,7 +79,7 @@ async def chat_socket(services: Services, transport: AsgiTransport) -> None:
 
 
 async def _handshake(
-    services: Services, transport: AsgiTransport
+    services: Services, transport: WebSocketUpgrade
 ) -> tuple[Identity, str, int | None]:
     settings = services.settings
     if not origin_allowed(
@@ -93,6 +92,7 @@ async def _handshake(
     except InvalidRoom as exc:
         raise Refused(CloseCode.POLICY_VIOLATION, str(exc)) from exc
     since = _since(transport.query.get("since"))
+    transport.batched = _batched(transport.query.get("batch"))
     token = _token_from_handshake(transport) or await _token_from_first_frame(services, transport)
     try:
         user = await user_from_token(services, token)
@@ -116,14 +116,20 @@ def _since(raw: str | None) -> int | None:
     return int(raw)
 
 
-def _token_from_handshake(transport: AsgiTransport) -> str | None:
+def _batched(raw: str | None) -> bool:
+    if raw not in (None, "", "0", "1"):
+        raise Refused(CloseCode.POLICY_VIOLATION, "batch must be 0 or 1")
+    return raw == "1"
+
+
+def _token_from_handshake(transport: WebSocketUpgrade) -> str | None:
     for proto in transport.subprotocols:
         if proto.startswith(TOKEN_PREFIX):
             return proto.removeprefix(TOKEN_PREFIX)
     return transport.query.get("token") or None
 
 
-async def _token_from_first_frame(services: Services, transport: AsgiTransport) -> str:
+async def _token_from_first_frame(services: Services, transport: WebSocketUpgrade) -> str:
     settings = services.settings
     with trio.move_on_after(settings.auth_timeout_secs):
         raw = await transport.receive()

@@ -26,6 +26,7 @@ from safestream.node import build_tree
 from safestream.services import Services
 from safestream.settings import Settings
 from safestream.store.database import Database
+from safestream.web.wsframes import frame_payload
 
 T = TypeVar("T")
 
@@ -103,7 +104,7 @@ class Member:
         with trio.fail_after(30):
             while len(out) < count:
                 for raw in await self.outbox.next_batch():
-                    frame = json.loads(raw)
+                    frame = json.loads(frame_payload(raw))
                     if kind is None or frame["type"] == kind:
                         out.append(frame)
                 closed = self.outbox.close_request is not None and not len(out) >= count

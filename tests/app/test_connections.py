@@ -15,12 +15,15 @@ from safestream.chat.connection import Connection, Identity
 from safestream.chat.protocol import CloseCode
 from safestream.chat.room_messages import RoomInfo
 from safestream.web.transport import TransportClosed
+from safestream.web.wsframes import frame_payload
 
 
 class FakeTransport:
     """In-memory WebSocket: the test feeds client frames and reads what was sent."""
 
-    def __init__(self, *, send_delay: float = 0.0) -> None:
+    def __init__(self, *, send_delay: float = 0.0, batched: bool = False) -> None:
+        self.batched = batched
+        self.writes: list[list[Any]] = []  # per write: the payloads of its frames
         self._incoming_send, self._incoming = trio.open_memory_channel[str](100)
         self.sent: list[dict[str, Any]] = []
         self.closed: tuple[int, str] | None = None
@@ -40,10 +43,13 @@ class FakeTransport:
         except trio.EndOfChannel:
             raise TransportClosed(1000) from None
 
-    async def send_many(self, frames: Sequence[str]) -> None:
+    async def send_frames(self, frames: Sequence[bytes]) -> None:
         if self.send_delay:
             await trio.sleep(self.send_delay)
-        self.sent.extend(json.loads(frame) for frame in frames)
+        payloads = [json.loads(frame_payload(frame)) for frame in frames]
+        self.writes.append(payloads)
+        for payload in payloads:
+            self.sent.extend(payload if isinstance(payload, list) else [payload])
         self._changed.set()
 
     async def close(self, code: int, reason: str) -> None:
