@@ -192,6 +192,13 @@ def _shutdown_trigger(
 async def close_all_connections(services: Services) -> None:
     """Stop every Connection (each closes its socket with GOING_AWAY)."""
     connections = services.connections
+
+    async def terminate(name: str) -> None:
+        try:
+            await connections.terminate_child(name)
+        except KeyError:
+            pass  # its client left meanwhile: the connection already ended
+
     async with trio.open_nursery() as nursery:
         for name in connections.children():
-            nursery.start_soon(connections.terminate_child, name)
+            nursery.start_soon(terminate, name)
