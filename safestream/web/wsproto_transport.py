@@ -216,7 +216,14 @@ class WsprotoTransport:
         await self._write(close_frame(code, reason))
 
     async def _write(self, data: bytes) -> None:
-        async with self._send_lock:
+        # The lock only matters when the reader answers a ping while the writer writes;
+        # uncontended, take it without the extra scheduling round of `acquire()` (the
+        # socket send below is this call's checkpoint).
+        try:
+            self._send_lock.acquire_nowait()
+        except trio.WouldBlock:
+            await self._send_lock.acquire()
+        try:
             if self._broken:
                 raise TransportClosed(1006)
             view = memoryview(self._unsent + data if self._unsent else data)
@@ -229,6 +236,8 @@ class WsprotoTransport:
                 raise TransportClosed(1006) from exc
             finally:
                 self._unsent = bytes(view)
+        finally:
+            self._send_lock.release()
 
     async def _read(self) -> bytes:
         try:

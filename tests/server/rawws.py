@@ -60,6 +60,7 @@ class RawWebSocket:
         self.accepted: AcceptConnection | None = None
         self.rejected: RejectConnection | None = None
         self._text: list[str] = []
+        self._events: list[object] = []  # events that came with the handshake answer
 
     async def _pump(self) -> None:
         data = await self.stream.receive_some(65536)
@@ -82,6 +83,8 @@ class RawWebSocket:
                     self.accepted = event
                 elif isinstance(event, RejectConnection):
                     self.rejected = event
+                else:
+                    self._events.append(event)
 
     async def send_text(self, text: str) -> None:
         await self.stream.send_all(self.ws.send(TextMessage(data=text)))
@@ -90,7 +93,9 @@ class RawWebSocket:
         """The next text message's exact bytes. Raises Closed on a close frame."""
         with trio.fail_after(wait):
             while True:
-                for event in self.ws.events():
+                self._events.extend(self.ws.events())
+                while self._events:
+                    event = self._events.pop(0)
                     if isinstance(event, TextMessage):
                         self._text.append(event.data)
                         if event.message_finished:
