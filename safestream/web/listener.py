@@ -37,6 +37,7 @@ from hypercorn.trio.worker_context import WorkerContext
 from hypercorn.typing import AppWrapper, ConnectionState, Framework, LifespanState
 from hypercorn.utils import ShutdownError, raise_shutdown, repr_socket_addr, wrap_app
 
+from safestream.web.transport import TransportClosed
 from safestream.web.wsproto_transport import HandshakeRefused, WsprotoTransport
 
 __all__ = ["ChatHandler", "PrefixedStream", "is_chat_upgrade", "serve", "split_head"]
@@ -162,6 +163,8 @@ class _Router:
         async with transport:
             try:
                 await self._chat(transport)
+            except TransportClosed:
+                pass  # the client left during the handshake
             except Exception:
                 # As Hypercorn does for an ASGI app: log, close this socket, serve on.
                 log.exception("chat socket failed")

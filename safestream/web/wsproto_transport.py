@@ -28,7 +28,7 @@ from urllib.parse import unquote
 import trio
 from hypercorn.utils import parse_socket_addr
 from wsproto import ConnectionType, WSConnection
-from wsproto.connection import ConnectionState
+from wsproto.connection import Connection, ConnectionState
 from wsproto.events import (
     AcceptConnection,
     BytesMessage,
@@ -72,8 +72,9 @@ class WsprotoTransport:
     ) -> None:
         self.batched = False
         self._stream = stream
-        self._ws = ws
-        self._request = request
+        self._handshake: WSConnection | None = ws  # dropped once accepted (with its h11 state)
+        self._ws = Connection(ConnectionType.SERVER)  # replaced by the accepted connection
+        self._subprotocols = list(request.subprotocols)
         self._pending_in = rest  # bytes that came after the request head
         self._max_message_size = max_message_size
         self._send_lock = trio.Lock()
@@ -91,7 +92,10 @@ class WsprotoTransport:
             name.decode("latin-1"): v.decode("latin-1") for name, v in request.extra_headers
         }
         self._headers["host"] = request.host
-        address = parse_socket_addr(stream.socket.family, stream.socket.getpeername())
+        try:
+            address = parse_socket_addr(stream.socket.family, stream.socket.getpeername())
+        except OSError:  # the client is already gone (reset)
+            address = None
         self._remote_addr = str(address[0]) if address else "unknown"
 
     @classmethod
@@ -107,8 +111,8 @@ class WsprotoTransport:
         try:
             ws.receive_data(head)
             request = next((e for e in ws.events() if isinstance(e, Request)), None)
-        except RemoteProtocolError as exc:
-            hint = exc.event_hint
+        except (RemoteProtocolError, ValueError) as exc:
+            hint = getattr(exc, "event_hint", None)
             if not isinstance(hint, RejectConnection):
                 hint = RejectConnection()
             raise HandshakeRefused(str(exc), ws.send(hint)) from exc
@@ -130,7 +134,7 @@ class WsprotoTransport:
 
     @property
     def subprotocols(self) -> list[str]:
-        return list(self._request.subprotocols)
+        return list(self._subprotocols)
 
     @property
     def remote_addr(self) -> str:
@@ -138,7 +142,12 @@ class WsprotoTransport:
 
     async def accept(self, subprotocol: str | None = None) -> None:
         """Answer 101 (with `subprotocol`, never with an extension)."""
-        data = self._ws.send(AcceptConnection(subprotocol=subprotocol, extensions=[]))
+        if self._handshake is None:
+            raise RuntimeError("already accepted")
+        data = self._handshake.send(AcceptConnection(subprotocol=subprotocol, extensions=[]))
+        connection = self._handshake.connection
+        assert connection is not None  # wsproto opens it on accepting
+        self._ws, self._handshake = connection, None
         self._accepted = True
         await self._write(data)
         if self._pending_in:
