@@ -1,7 +1,8 @@
 """A terminal chat client: `python -m safestream.chat_client USER TOKEN [--room R]`.
 
-Prints every frame of the room as a line and sends each line typed as a chat message;
-the token goes in the first frame, not the URL.
+Prints every event of the room as a line and sends each line typed as a chat message;
+the token goes in the first frame, not the URL. It asks for batched delivery (`batch=1`:
+one frame per tick carrying a JSON array of events) and handles both shapes.
 
 Example:
     python -m safestream.chat_client ann "$TOKEN" --url ws://127.0.0.1:8000
@@ -20,7 +21,7 @@ from typing import Any
 import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection, open_websocket_url
 
-__all__ = ["format_frame", "main", "open_chat_socket"]
+__all__ = ["events_of", "format_frame", "main", "open_chat_socket"]
 
 UNREAD_FRAMES = 4096
 
@@ -64,9 +65,16 @@ def format_frame(frame: dict[str, Any]) -> str:
     return json.dumps(frame)
 
 
+def events_of(message: str | bytes) -> list[dict[str, Any]]:
+    """The events of one server frame: a batched frame's array, or the one event."""
+    data = json.loads(message)
+    return data if isinstance(data, list) else [data]
+
+
 async def _print_frames(ws: WebSocketConnection) -> None:
     while True:
-        print(format_frame(json.loads(await ws.get_message())), flush=True)
+        for event in events_of(await ws.get_message()):
+            print(format_frame(event), flush=True)
 
 
 async def _send_lines(ws: WebSocketConnection) -> None:
@@ -83,7 +91,7 @@ async def _send_lines(ws: WebSocketConnection) -> None:
 
 
 async def chat(url: str, user: str, token: str, room: str) -> None:
-    async with open_chat_socket(f"{url}/ws/{user}?room={room}") as ws:
+    async with open_chat_socket(f"{url}/ws/{user}?room={room}&batch=1") as ws:
         await ws.send_message(json.dumps({"type": "auth", "token": token}))
         try:
             async with trio.open_nursery() as nursery:

@@ -29,12 +29,12 @@ import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
 import trio
 from hypercorn.config import Config
-from hypercorn.trio import serve as hypercorn_serve
 
 from actors import (
     ActorError,
@@ -63,7 +63,9 @@ from safestream.store import repo
 from safestream.store.database import Database
 from safestream.store.writer import PersistenceWriter
 from safestream.web.asgi import build_asgi
+from safestream.web.chat_socket import chat_socket
 from safestream.web.context import AppContext
+from safestream.web.listener import serve as serve_listener
 
 __all__ = ["NodeParts", "build_tree", "load_model", "serve"]
 
@@ -243,6 +245,9 @@ async def serve(
 ) -> None:
     """Run one node until SIGINT/SIGTERM (or `shutdown` is set).
 
+    One port: the node's listener serves `/ws/...` chat sockets itself and hands every
+    other connection to Hypercorn (`web/listener.py`).
+
     Start-up migrates the database, loads the model, creates demo accounts in demo
     mode, starts the supervision tree, then binds. Shutdown closes every WebSocket with
     `GOING_AWAY` first, then stops HTTP, then the tree (store last, so accepted messages
@@ -264,11 +269,13 @@ async def serve(
         async with ActorSystem.open(
             build_tree(parts), name="safestream", registry=parts.registry
         ) as system:
-            app = build_asgi(app_context(parts, system))
+            ctx = app_context(parts, system)
+            app = build_asgi(ctx)
             trigger = _shutdown_trigger(system, stop, handle_signals)
-            await hypercorn_serve(
+            await serve_listener(
                 app,  # type: ignore[arg-type]
                 hypercorn_config(settings, bind),
+                partial(chat_socket, ctx),
                 shutdown_trigger=trigger,
                 task_status=task_status,
             )

@@ -123,6 +123,8 @@ class Settings(BaseSettings):
     connection_outbox_size: PositiveInt = 256
     # SLOW_CONSUMER_SECS: a socket write to a viewer that takes longer closes it (4008)
     slow_consumer_secs: PositiveFloat = 5.0
+    # BATCH_TICK_MS: batched clients get one frame per tick (at most 1000 ms)
+    batch_tick_ms: Annotated[float, Field(gt=0.0, le=1000.0)] = 20.0
     history_size: NonNegativeInt = 50  # HISTORY_SIZE: messages sent on join
     # REPLAY_BUFFER_SIZE: messages kept per room for ?since=
     replay_buffer_size: PositiveInt = 1000

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from safestream.chat_client import format_frame
+from safestream.chat_client import events_of, format_frame
 from safestream.cli import main
 
 
@@ -57,3 +57,11 @@ def test_chat_client_formats_frames() -> None:
     chat = {"type": "chat", "seq": 3, "user": "ann", "message": "hi", "toxic": True, "score": 0.9}
     assert format_frame(chat) == "#3 ann: hi [toxic 0.90]"
     assert format_frame({"type": "error", "code": "muted", "detail": "wait"}) == "!! muted: wait"
+
+
+def test_chat_client_reads_batched_and_single_event_frames() -> None:
+    assert events_of('[{"type":"pong"},{"type":"gift","amount":1}]') == [
+        {"type": "pong"},
+        {"type": "gift", "amount": 1},
+    ]
+    assert events_of('{"type":"pong"}') == [{"type": "pong"}]

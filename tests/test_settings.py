@@ -35,6 +35,7 @@ POSITIVE = (
     "TORCH_THREADS",
     "LISTEN_BACKLOG",
     "KEEP_ALIVE_SECS",
+    "BATCH_TICK_MS",
     "BODY_TIMEOUT_SECS",
     "AUTH_TIMEOUT_SECS",
     "BCRYPT_ROUNDS",
@@ -311,3 +312,13 @@ def test_disable_detoxify_keeps_torch_detoxify_out(monkeypatch: pytest.MonkeyPat
     )
     app.load_model(settings)
     assert asked == ["default"]
+
+
+def test_batch_tick_is_positive_and_at_most_a_second() -> None:
+    assert Settings.from_env({"JWT_SECRET_KEY": SECRET}).batch_tick_ms == 20.0
+    assert (
+        Settings.from_env({"JWT_SECRET_KEY": SECRET, "BATCH_TICK_MS": "1000"}).batch_tick_ms == 1000
+    )
+    for bad in ("0", "1000.5"):
+        with pytest.raises(ConfigError, match="BATCH_TICK_MS"):
+            Settings.from_env({"JWT_SECRET_KEY": SECRET, "BATCH_TICK_MS": bad})

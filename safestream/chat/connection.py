@@ -1,8 +1,9 @@
 """Connection: the actor behind one authenticated WebSocket (a reader and a writer task).
 
 The reader parses client frames (sans-IO protocol), applies the per-connection rate
-limit and tells its Room; the writer drains the bounded outbox the Room fills and sends
-everything queued in one go. A socket write that does not finish within
+limit and tells its Room; the writer drains the bounded outbox the Room fills with
+finished frames and writes everything queued in one write (for a batched client, one
+array frame per `BATCH_TICK_MS` tick). A socket write that does not finish within
 `SLOW_CONSUMER_SECS`, or an outbox that overflows, closes the viewer with `TOO_SLOW`.
 On a graceful stop (server shutdown) the viewer is closed with `GOING_AWAY`.
 
@@ -41,13 +42,13 @@ from safestream.chat.protocol import (
     CloseCode,
     PingFrame,
     ProtocolError,
-    encode,
     error_frame,
     parse_client_frame,
 )
 from safestream.chat.room_messages import Join, Leave, Post
 from safestream.chat.room_supervisor import InvalidRoom, RoomUnavailable, open_room
 from safestream.chat.transport import TransportClosed, WebSocketTransport
+from safestream.chat.wsframes import batch_frame, event_frame
 from safestream.metrics import Metrics
 from safestream.settings import Settings
 
@@ -55,7 +56,7 @@ __all__ = ["Connection", "Identity", "serve_connection"]
 
 CLOSE_TIMEOUT_SECS = 2.0
 JOIN_TIMEOUT_SECS = 10.0
-PONG = encode({"type": "pong"})
+PONG = event_frame({"type": "pong"})
 
 
 @dataclass(frozen=True)
@@ -191,14 +192,20 @@ class Connection(Actor):
                 self._error("already_authenticated", "this connection is already authenticated")
 
     def _error(self, code: str, detail: str) -> None:
-        self._outbox.offer(encode(error_frame(code, detail)))
+        self._outbox.offer(event_frame(error_frame(code, detail)))
 
     async def _writer(self, scope: trio.CancelScope) -> None:
-        slow = self._settings.slow_consumer_secs
+        settings = self._settings
+        slow = settings.slow_consumer_secs
+        # Batched clients get one array frame per tick; others every queued frame as is.
+        # Either way, one write per batch.
+        batched = self._transport.batched
+        limit = settings.connection_outbox_size if batched else 64
+        linger = settings.batch_tick_ms / 1000 if batched else 0.0
         try:
-            while frames := await self._outbox.next_batch():
+            while frames := await self._outbox.next_batch(limit, linger=linger):
                 with trio.move_on_after(slow) as timer:
-                    await self._transport.send_many(frames)
+                    await self._transport.send_frames([batch_frame(frames)] if batched else frames)
                 if timer.cancelled_caught:
                     self._metrics.slow_consumers += 1
                     self._outbox.close(CloseCode.TOO_SLOW, "too slow: send timed out")

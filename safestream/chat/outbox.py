@@ -1,13 +1,15 @@
-"""A viewer's bounded outbox: rooms offer serialised frames, the connection's writer drains.
+"""A viewer's bounded outbox: rooms offer finished frames, the connection's writer drains.
 
-Rooms never wait on a viewer: `offer` is non-blocking and a full outbox closes the
-viewer with `CloseCode.TOO_SLOW` instead of growing memory or dropping frames silently
-(the client reconnects with `?since=` and recovers what it missed).
+A frame is the WebSocket frame's bytes (`chat/wsframes.py`): a room frames an event once
+and offers the same bytes object to every member. Rooms never wait on a viewer: `offer`
+is non-blocking and a full outbox closes the viewer with `CloseCode.TOO_SLOW` instead of
+growing memory or dropping frames silently (the client reconnects with `?since=` and
+recovers what it missed).
 
 Example:
     box = Outbox(capacity=2)
-    box.offer('{"type":"pong"}')
-    frames = await box.next_batch()   # ['{"type":"pong"}']
+    box.offer(event_frame({"type": "pong"}))
+    frames = await box.next_batch()   # [b'\x81\x0f{"type":"pong"}']
 """
 
 from __future__ import annotations
@@ -39,18 +41,19 @@ class OutboxStatistics:
 
 
 class Outbox:
-    """Bounded FIFO of text frames with a close request; one writer drains it."""
+    """Bounded FIFO of frames with a close request; one writer drains it."""
 
     def __init__(self, capacity: int) -> None:
         if capacity < 1:
             raise ValueError("capacity must be >= 1")
-        self._frames: deque[str] = deque()
+        self._frames: deque[bytes] = deque()
         self._capacity = capacity
         self._offered = 0
         self._close: CloseRequest | None = None
         self._wakeup = trio.Event()
+        self._closing = trio.Event()
 
-    def offer(self, frame: str) -> bool:
+    def offer(self, frame: bytes) -> bool:
         """Queue a frame without waiting.
 
         Returns:
@@ -72,21 +75,31 @@ class Outbox:
         if self._close is None:
             self._close = CloseRequest(code, reason[:120])
             self._wakeup.set()
+            self._closing.set()
 
     @property
     def close_request(self) -> CloseRequest | None:
         return self._close
 
-    async def next_batch(self, limit: int = 64) -> list[str]:
+    async def next_batch(self, limit: int = 64, *, linger: float = 0.0) -> list[bytes]:
         """Wait for frames and take up to `limit` of them.
+
+        Args:
+            limit: the most frames taken at once.
+            linger: once a frame is there, wait this many seconds more so that the frames
+                of one tick go out together (batched delivery); a close request ends the
+                wait at once.
 
         Returns:
             The frames in order; an empty list once a close is requested and nothing
-            is left to flush.
+            is left to flush. Cancelled while waiting, it takes nothing.
         """
         while not self._frames and self._close is None:
             await self._wakeup.wait()
             self._wakeup = trio.Event()
+        if linger > 0 and self._close is None:
+            with trio.move_on_after(linger):
+                await self._closing.wait()
         batch = [self._frames.popleft() for _ in range(min(limit, len(self._frames)))]
         return batch
 

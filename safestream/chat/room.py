@@ -1,8 +1,9 @@
 """Room: the actor that owns one chat room (members, sequence, history, policy).
 
 A Room accepts posts from its members' Connections, stamps them (id, seq, time), has
-them scored and stored by its pipeline task, then serialises each event once and offers
-it to every member's outbox. It never waits on a viewer: a full outbox closes that viewer
+them scored and stored by its pipeline task, then frames each event once (`wsframes`:
+the same bytes serve every viewer) and offers it to every member's outbox. It never
+waits on a viewer: a full outbox closes that viewer
 (`TOO_SLOW`). Its replay buffer answers `?since=` on reconnect. Empty rooms passivate
 after `ROOM_IDLE_SECS`; a crashed room closes its members with `SERVICE_RESTART` so they
 reconnect and recover from the (reloaded) history.
@@ -42,7 +43,7 @@ from safestream.chat.frames import (
     notice_frame,
     presence_frame,
 )
-from safestream.chat.protocol import CloseCode, encode, error_frame
+from safestream.chat.protocol import CloseCode, error_frame
 from safestream.chat.room_messages import (
     Broadcast,
     CloseUser,
@@ -57,6 +58,7 @@ from safestream.chat.room_messages import (
 )
 from safestream.chat.rules import PostRules
 from safestream.chat.sanctions import Sanctions
+from safestream.chat.wsframes import event_frame
 from safestream.metrics import Metrics
 from safestream.moderation.decide import moderate
 from safestream.moderation.feed import FeedNotifier
@@ -161,7 +163,7 @@ class Room(Actor):
             case Leave():
                 self._remove(message.conn_id)
             case Broadcast():
-                self._fan_out(encode(message.frame))
+                self._fan_out(event_frame(message.frame))
             case CloseUser():
                 return self._close_user(message)
             case DeleteMessage():
@@ -171,7 +173,7 @@ class Room(Actor):
             case SetPolicy():
                 self._policy = message.policy
                 self._fan_out(
-                    encode(notice_frame(self.room, "policy", version=message.policy.version))
+                    event_frame(notice_frame(self.room, "policy", version=message.policy.version))
                 )
             case RoomInfo():
                 return self.introspect()
@@ -184,9 +186,11 @@ class Room(Actor):
         self._presence_dirty = True
         history, recovered = self._history_since(join.since)
         join.outbox.offer(
-            encode(history_frame(self.room, history, seq=self._seq, recovered=recovered))
+            event_frame(history_frame(self.room, history, seq=self._seq, recovered=recovered))
         )
-        join.outbox.offer(encode(presence_frame(self.room, len(self._members), self._viewers())))
+        join.outbox.offer(
+            event_frame(presence_frame(self.room, len(self._members), self._viewers()))
+        )
         return True
 
     def _history_since(self, since: int | None) -> tuple[list[ChatMessage], bool | None]:
@@ -204,7 +208,7 @@ class Room(Actor):
         refusal = self._rules.check(post, self._policy, self._deps.sanctions, trio.current_time())
         if refusal is not None:
             self._deps.metrics.refused[refusal.code] += 1
-            member.outbox.offer(encode(error_frame(refusal.code, refusal.detail)))
+            member.outbox.offer(event_frame(error_frame(refusal.code, refusal.detail)))
             return
         stamped = ChatMessage(
             id=new_message_id(),
@@ -219,7 +223,7 @@ class Room(Actor):
             self._pipeline_out.send_nowait(stamped)
         except trio.WouldBlock:
             self._deps.metrics.refused["room_busy"] += 1
-            member.outbox.offer(encode(error_frame("room_busy", "room is busy, try again")))
+            member.outbox.offer(event_frame(error_frame("room_busy", "room is busy, try again")))
             return
         self._seq = stamped.seq
         self._rules.accepted(post, trio.current_time())
@@ -265,7 +269,7 @@ class Room(Actor):
         self._deps.metrics.refused["not_saved"] += len(messages)
         for message in messages:
             frame = error_frame("not_saved", "your message could not be saved, please resend")
-            self._to_user(message.user, encode(frame))
+            self._to_user(message.user, event_frame(frame))
 
     def _timeout_audit(self, user: str) -> ActionRow:
         """The audit row of a policy timeout, stored with the message that caused it."""
@@ -298,28 +302,28 @@ class Room(Actor):
                 if len(self._replay) == self._replay.maxlen:
                     self._floor = max(self._floor, self._replay[0].seq - 1)
                 frame = chat_frame(message)
-                self._fan_out(encode(frame))
+                self._fan_out(event_frame(frame))
                 self._deps.feed.notify("message", {**frame, "status": message.status})
                 self._delivered += 1
                 continue
             notice = moderation_frame(message.status, message)
-            self._to_user(message.user, encode(notice), moderators_too=True)
+            self._to_user(message.user, event_frame(notice), moderators_too=True)
             held = message.status == MessageStatus.HELD
             self._deps.feed.notify("held" if held else "message", notice)
             if message.action == Action.TIMEOUT:
                 until = self._deps.sanctions.mute(message.user, self._policy.timeout_secs)
                 self._fan_out(
-                    encode(notice_frame(self.room, "timeout", user=message.user, until=until))
+                    event_frame(notice_frame(self.room, "timeout", user=message.user, until=until))
                 )
 
-    def _fan_out(self, frame: str) -> None:
+    def _fan_out(self, frame: bytes) -> None:
         for member in list(self._members.values()):
             if not member.outbox.offer(frame) and member.outbox.close_request is not None:
                 if member.outbox.close_request.code == CloseCode.TOO_SLOW:
                     self._deps.metrics.slow_consumers += 1
                 self._remove(member.conn_id)
 
-    def _to_user(self, user: str, frame: str, *, moderators_too: bool = False) -> None:
+    def _to_user(self, user: str, frame: bytes, *, moderators_too: bool = False) -> None:
         for member in self._members.values():
             if member.user == user or (moderators_too and Role(member.role).allows(Role.MODERATOR)):
                 member.outbox.offer(frame)
@@ -337,7 +341,7 @@ class Room(Actor):
             (m for m in self._replay if m.id != delete.message_id), maxlen=self._replay.maxlen
         )
         self._fan_out(
-            encode(notice_frame(self.room, "deleted", id=delete.message_id, by=delete.by))
+            event_frame(notice_frame(self.room, "deleted", id=delete.message_id, by=delete.by))
         )
         return len(self._replay) != before
 
@@ -354,7 +358,7 @@ class Room(Actor):
             if self._presence_dirty:
                 self._presence_dirty = False
                 self._fan_out(
-                    encode(presence_frame(self.room, len(self._members), self._viewers()))
+                    event_frame(presence_frame(self.room, len(self._members), self._viewers()))
                 )
 
     async def _idle_sweeper(self) -> None:

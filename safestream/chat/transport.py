@@ -1,14 +1,15 @@
 """What the chat core needs from a WebSocket: the one small interface to the serving layer.
 
-Connections see only `WebSocketTransport` (accept, receive, send frames, close); the web
-layer provides implementations (`safestream.web.transport`), so the delivery path can be
-changed without touching rooms or connections.
+Connections see only `WebSocketTransport` (accept, receive, send finished frames,
+close); the web layer provides implementations (`safestream.web.wsproto_transport`, the
+ASGI fallback in `safestream.web.transport`), so the delivery path can be changed
+without touching rooms or connections. Frames are bytes built by `chat/wsframes`.
 
 Example:
     async def echo(transport: WebSocketTransport) -> None:
         try:
             while True:
-                await transport.send_many([await transport.receive()])
+                await transport.send_frames([text_frame(await transport.receive())])
         except TransportClosed as closed:
             print("peer left with", closed.code)
 """
@@ -32,17 +33,24 @@ class TransportClosed(Exception):
 class WebSocketTransport(Protocol):
     """What the chat core needs from a WebSocket."""
 
+    batched: bool  # the client asked for one JSON array of events per tick
+
     @property
     def remote_addr(self) -> str: ...
 
     async def accept(self, subprotocol: str | None = None) -> None: ...
 
     async def receive(self) -> str | bytes:
-        """The next frame's payload. Raises TransportClosed when the peer is gone."""
+        """The next message's payload. Raises TransportClosed when the peer is gone."""
         ...
 
-    async def send_many(self, frames: Sequence[str]) -> None:
-        """Send text frames in order. Raises TransportClosed when the peer is gone."""
+    async def send_frames(self, frames: Sequence[bytes]) -> None:
+        """Write finished frames (`wsframes`) in order, in one write.
+
+        Raises TransportClosed when the peer is gone. Cancelled part-way, the frames not
+        yet written stay queued ahead of anything sent later, so the stream never
+        carries half a frame followed by another frame.
+        """
         ...
 
     async def close(self, code: int, reason: str) -> None: ...

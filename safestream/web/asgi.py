@@ -1,9 +1,13 @@
-"""The node's ASGI entry: `/ws/...` chat sockets go straight to the chat core, all else
-to the Quart-Trio app (HTTP routes, moderator socket, static UI), whose HTTP responses
-pass `keep_alive_guard` so each connection is kept alive or closed as promised.
+"""The node's ASGI entry: the Quart-Trio app (HTTP routes, moderator socket, static UI),
+whose HTTP responses pass `keep_alive_guard` so each connection is kept alive or closed
+as promised, and the fallback path for `/ws/...` chat sockets.
 
-Keeping the chat socket off Quart's websocket wrappers saves per-frame work; both share
-one port, as the original's URL `/ws/{username}` requires.
+Chat sockets normally never reach ASGI: the node's listener (`web/listener.py`) takes a
+connection whose first request is a `/ws/` upgrade and serves it itself. An upgrade that
+comes as a later request on a kept-alive HTTP connection (a reverse proxy reusing its
+upstream connections) reaches Hypercorn instead; it is served here, over `AsgiTransport`,
+straight to the chat core (bypassing Quart's websocket wrappers), at Hypercorn's
+per-frame cost.
 """
 
 from __future__ import annotations
@@ -36,7 +40,9 @@ def build_asgi(ctx: AppContext) -> Asgi:
 
     async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope.get("path", "").startswith("/ws/"):
-            await chat_socket(ctx, AsgiTransport(scope, receive, send))
+            transport = AsgiTransport(scope, receive, send)
+            if await transport.wait_connect():
+                await chat_socket(ctx, transport)
             return
         await app(scope, receive, send)
 

@@ -4,8 +4,9 @@ The token may come (in order of preference, to keep it out of access logs) as a
 subprotocol `token.<jwt>` next to `safestream`, as a first frame
 `{"type":"auth","token":"..."}` within AUTH_TIMEOUT_SECS, or as `?token=` (as the
 original). It must name the same user as the path. Query: `room` (default `main`),
-`since` (last seq seen, to recover missed messages). Failures close with a documented
-code and reason (docs/protocol.md).
+`since` (last seq seen, to recover missed messages), `batch=1` (one frame per tick
+carrying a JSON array of events, instead of one frame per event). Failures close with
+a documented code and reason (docs/protocol.md).
 
 Example:
     ws://127.0.0.1:8000/ws/ann?room=main&since=41   then   {"type":"auth","token":"..."}
@@ -25,7 +26,7 @@ from safestream.chat.room_supervisor import InvalidRoom, validate_room_name
 from safestream.chat.transport import TransportClosed
 from safestream.web.deps import ApiError, user_from_token
 from safestream.web.socket_auth import NoToken, token_from_first_frame
-from safestream.web.transport import AsgiTransport
+from safestream.web.transport import WebSocketUpgrade
 
 if TYPE_CHECKING:
     from safestream.web.context import AppContext
@@ -53,10 +54,8 @@ def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...
     return bool(host) and urlsplit(origin).netloc == host
 
 
-async def chat_socket(ctx: AppContext, transport: AsgiTransport) -> None:
+async def chat_socket(ctx: AppContext, transport: WebSocketUpgrade) -> None:
     """Serve one chat WebSocket until it closes."""
-    if not await transport.wait_connect():
-        return
     offered = transport.subprotocols
     await transport.accept(SUBPROTOCOL if SUBPROTOCOL in offered else None)
     try:
@@ -93,7 +92,9 @@ async def chat_socket(ctx: AppContext, transport: AsgiTransport) -> None:
         await transport.close(CloseCode.INTERNAL_ERROR, "internal error")
 
 
-async def _handshake(ctx: AppContext, transport: AsgiTransport) -> tuple[Identity, str, int | None]:
+async def _handshake(
+    ctx: AppContext, transport: WebSocketUpgrade
+) -> tuple[Identity, str, int | None]:
     settings = ctx.settings
     if not origin_allowed(
         transport.headers.get("origin"), transport.headers.get("host"), settings.allowed_origins
@@ -105,6 +106,7 @@ async def _handshake(ctx: AppContext, transport: AsgiTransport) -> tuple[Identit
     except InvalidRoom as exc:
         raise Refused(CloseCode.POLICY_VIOLATION, str(exc)) from exc
     since = _since(transport.query.get("since"))
+    transport.batched = _batched(transport.query.get("batch"))
     token = _token_from_handshake(transport) or await _token_from_first_frame(ctx, transport)
     try:
         user = await user_from_token(ctx, token)
@@ -128,14 +130,20 @@ def _since(raw: str | None) -> int | None:
     return int(raw)
 
 
-def _token_from_handshake(transport: AsgiTransport) -> str | None:
+def _batched(raw: str | None) -> bool:
+    if raw not in (None, "", "0", "1"):
+        raise Refused(CloseCode.POLICY_VIOLATION, "batch must be 0 or 1")
+    return raw == "1"
+
+
+def _token_from_handshake(transport: WebSocketUpgrade) -> str | None:
     for proto in transport.subprotocols:
         if proto.startswith(TOKEN_PREFIX):
             return proto.removeprefix(TOKEN_PREFIX)
     return transport.query.get("token") or None
 
 
-async def _token_from_first_frame(ctx: AppContext, transport: AsgiTransport) -> str:
+async def _token_from_first_frame(ctx: AppContext, transport: WebSocketUpgrade) -> str:
     settings = ctx.settings
     try:
         return await token_from_first_frame(

@@ -1,44 +1,79 @@
-"""`AsgiTransport`: the chat core's `WebSocketTransport` on an ASGI websocket scope.
+"""The serving layer's side of the chat socket: the handshake view and the ASGI fallback.
 
 Connections and rooms only see `safestream.chat.transport.WebSocketTransport`: accept,
-receive, send frames, close. `AsgiTransport` implements it on a raw ASGI websocket scope
-(Hypercorn's Trio worker), bypassing Quart's per-frame wrappers; a faster layer can
-replace it without touching rooms or connections.
+receive, send finished frames, close. Frames are bytes built once by `chat/wsframes`
+(a room frames an event once for all its viewers); a transport writes what it is
+given, in one write. `WebSocketUpgrade` adds what the handshake reads (path, query,
+headers, subprotocols).
+
+Two implementations:
+
+* `safestream.web.wsproto_transport.WsprotoTransport` (the normal path): the node's own
+  listener takes `/ws/...` upgrades off the socket and speaks WebSocket with wsproto,
+  writing the pre-framed bytes straight to the socket.
+* `AsgiTransport` (the fallback): an upgrade that reaches Hypercorn instead, i.e. a later
+  request on a kept-alive HTTP connection (reverse proxies that reuse upstream
+  connections do this), is served over the ASGI websocket scope. It unframes each frame
+  and sends its text through Hypercorn, at Hypercorn's per-frame cost.
 
 Example:
     transport = AsgiTransport(scope, receive, send)
     if await transport.wait_connect():
         await transport.accept()
-        await transport.send_many(['{"type":"pong"}'])
+        await transport.send_frames([event_frame({"type": "pong"})])
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs
 
-from safestream.chat.transport import TransportClosed
+from safestream.chat.transport import TransportClosed, WebSocketTransport
+from safestream.chat.wsframes import frame_payload
 
-__all__ = ["AsgiTransport"]
+__all__ = ["AsgiTransport", "WebSocketUpgrade", "parse_query"]
 
 AsgiMessage = dict[str, Any]
 Receive = Callable[[], Awaitable[AsgiMessage]]
 Send = Callable[[AsgiMessage], Awaitable[None]]
 
 
+class WebSocketUpgrade(WebSocketTransport, Protocol):
+    """A transport before the handshake is decided: what the client asked for."""
+
+    @property
+    def path(self) -> str:
+        """The request path, percent-decoded (`/ws/ann`)."""
+        ...
+
+    @property
+    def query(self) -> Mapping[str, str]: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """Request headers, names lower-cased (last value wins)."""
+        ...
+
+    @property
+    def subprotocols(self) -> list[str]: ...
+
+
+def parse_query(raw: str) -> dict[str, str]:
+    """A query string as a dict; a repeated key keeps its last value."""
+    return {key: values[-1] for key, values in parse_qs(raw).items()}
+
+
 class AsgiTransport:
-    """`WebSocketTransport` over an ASGI websocket connection."""
+    """`WebSocketUpgrade` over an ASGI websocket connection (the fallback path)."""
 
     def __init__(self, scope: Mapping[str, Any], receive: Receive, send: Send) -> None:
         self._scope = scope
         self._receive = receive
         self._send = send
         self._closed = False
-        self.query: dict[str, str] = {
-            key: values[-1]
-            for key, values in parse_qs(scope.get("query_string", b"").decode("latin-1")).items()
-        }
+        self.batched = False
+        self.query: dict[str, str] = parse_query(scope.get("query_string", b"").decode("latin-1"))
         self.headers: dict[str, str] = {
             key.decode("latin-1").lower(): value.decode("latin-1")
             for key, value in scope.get("headers", [])
@@ -80,12 +115,14 @@ class AsgiTransport:
             return str(text)
         return bytes(message.get("bytes") or b"")
 
-    async def send_many(self, frames: Sequence[str]) -> None:
+    async def send_frames(self, frames: Sequence[bytes]) -> None:
+        # Hypercorn shields its socket writes, so a cancelled send never splits a frame.
         for frame in frames:
             if self._closed:
                 raise TransportClosed(1000)
+            text = frame_payload(frame).decode("utf-8")
             try:
-                await self._send({"type": "websocket.send", "text": frame})
+                await self._send({"type": "websocket.send", "text": text})
             except OSError as exc:
                 self._closed = True
                 raise TransportClosed(1006) from exc

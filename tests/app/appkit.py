@@ -24,6 +24,7 @@ from safestream.chat.outbox import Outbox
 from safestream.chat.room_messages import Join, Post
 from safestream.chat.room_supervisor import open_room
 from safestream.chat.sanctions import Sanctions
+from safestream.chat.wsframes import frame_payload
 from safestream.moderation.classifiers import Classifier, KeywordClassifier, Scores
 from safestream.node import NodeParts, build_tree
 from safestream.settings import Settings
@@ -109,7 +110,7 @@ class Member:
         with trio.fail_after(30):
             while len(out) < count:
                 for raw in await self.outbox.next_batch():
-                    frame = json.loads(raw)
+                    frame = json.loads(frame_payload(raw))
                     if kind is None or frame["type"] == kind:
                         out.append(frame)
                 closed = self.outbox.close_request is not None and not len(out) >= count

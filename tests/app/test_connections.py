@@ -1,4 +1,5 @@
-"""Connection actor over a fake transport: rate limit, frame size, slow sockets, shutdown."""
+"""Connection actor over a fake transport: rate limit, frame size, slow sockets, shutdown,
+one write per batch, batched delivery."""
 
 from __future__ import annotations
 
@@ -16,12 +17,16 @@ from safestream.chat.connection import Connection, Identity, serve_connection
 from safestream.chat.protocol import CloseCode
 from safestream.chat.room_messages import RoomInfo
 from safestream.chat.transport import TransportClosed
+from safestream.chat.wsframes import frame_payload
 
 
 class FakeTransport:
     """In-memory WebSocket: the test feeds client frames and reads what was sent."""
 
-    def __init__(self, *, send_delay: float = 0.0) -> None:
+    def __init__(self, *, send_delay: float = 0.0, batched: bool = False) -> None:
+        self.batched = batched
+        self.writes: list[list[Any]] = []  # per write: the payloads of its frames
+        self.write_times: list[float] = []
         self._incoming_send, self._incoming = trio.open_memory_channel[str](100)
         self.sent: list[dict[str, Any]] = []
         self.closed: tuple[int, str] | None = None
@@ -41,10 +46,14 @@ class FakeTransport:
         except trio.EndOfChannel:
             raise TransportClosed(1000) from None
 
-    async def send_many(self, frames: Sequence[str]) -> None:
+    async def send_frames(self, frames: Sequence[bytes]) -> None:
         if self.send_delay:
             await trio.sleep(self.send_delay)
-        self.sent.extend(json.loads(frame) for frame in frames)
+        payloads = [json.loads(frame_payload(frame)) for frame in frames]
+        self.writes.append(payloads)
+        self.write_times.append(trio.current_time())
+        for payload in payloads:
+            self.sent.extend(payload if isinstance(payload, list) else [payload])
         self._changed.set()
 
     async def close(self, code: int, reason: str) -> None:
@@ -180,3 +189,34 @@ async def test_client_leaving_removes_the_member(
         await trio.testing.wait_all_tasks_blocked()
         room = await node.room()
         assert (await room.ask(RoomInfo(), timeout=1))["members"] == 0
+
+
+async def test_frames_queued_together_go_out_in_one_write(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with open_node(tmp_path) as node:
+        transport = FakeTransport()
+        await connect(node, transport)
+        # The room queues history and presence in one step: the writer sends both at once.
+        assert [frame["type"] for frame in transport.writes[0]] == ["history", "presence"]
+
+
+async def test_batched_client_gets_one_array_per_tick_and_loses_nothing(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with open_node(tmp_path, batch_tick_ms=20.0) as node:
+        transport = FakeTransport(batched=True)
+        await connect(node, transport)
+        bob = await node.join("bob")
+        for i in range(40):
+            await bob.post(f"m{i}")
+            if i % 10 == 9:
+                await trio.sleep(0.005)
+        chats = await transport.wait_for("chat", count=40)
+        assert [c["message"] for c in chats] == [f"m{i}" for i in range(40)]
+        assert all(len(w) == 1 and isinstance(w[0], list) for w in transport.writes)
+        assert [e["type"] for e in transport.writes[0][0]] == ["history", "presence"]
+        gaps = [
+            b - a for a, b in zip(transport.write_times, transport.write_times[1:], strict=False)
+        ]
+        assert all(gap >= 0.02 for gap in gaps)  # at most one frame per tick

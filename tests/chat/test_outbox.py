@@ -10,26 +10,26 @@ from safestream.chat.protocol import CloseCode
 async def test_outbox_delivers_in_order_in_batches() -> None:
     box = Outbox(capacity=5)
     for i in range(3):
-        assert box.offer(str(i))
-    assert await box.next_batch(limit=2) == ["0", "1"]
-    assert await box.next_batch() == ["2"]
+        assert box.offer(b"%d" % i)
+    assert await box.next_batch(limit=2) == [b"0", b"1"]
+    assert await box.next_batch() == [b"2"]
 
 
 async def test_outbox_full_at_capacity_requests_too_slow_close() -> None:
     box = Outbox(capacity=2)
-    assert box.offer("a") and box.offer("b")
-    assert not box.offer("c")
+    assert box.offer(b"a") and box.offer(b"b")
+    assert not box.offer(b"c")
     request = box.close_request
     assert request is not None and request.code == CloseCode.TOO_SLOW
     assert box.statistics().depth == 2
-    assert not box.offer("d")
+    assert not box.offer(b"d")
 
 
 async def test_close_flushes_queued_frames_first() -> None:
     box = Outbox(capacity=4)
-    box.offer("a")
+    box.offer(b"a")
     box.close(CloseCode.KICKED, "kicked")
-    assert await box.next_batch() == ["a"]
+    assert await box.next_batch() == [b"a"]
     assert await box.next_batch() == []
     assert box.close_request == CloseRequest(CloseCode.KICKED, "kicked")
 
@@ -43,7 +43,7 @@ async def test_first_close_reason_wins() -> None:
 
 async def test_writer_waits_until_a_frame_is_offered() -> None:
     box = Outbox(capacity=1)
-    got: list[list[str]] = []
+    got: list[list[bytes]] = []
 
     async def writer() -> None:
         got.append(await box.next_batch())
@@ -52,6 +52,42 @@ async def test_writer_waits_until_a_frame_is_offered() -> None:
         nursery.start_soon(writer)
         await trio.testing.wait_all_tasks_blocked()
         assert got == []
-        box.offer("x")
+        box.offer(b"x")
         await trio.testing.wait_all_tasks_blocked()
-        assert got == [["x"]]
+        assert got == [[b"x"]]
+
+
+async def test_linger_collects_the_frames_of_one_tick(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    box = Outbox(capacity=8)
+
+    async def room() -> None:
+        box.offer(b"a")
+        await trio.sleep(0.019)
+        box.offer(b"b")  # inside the tick: same batch
+        await trio.sleep(0.002)
+        box.offer(b"c")  # after it: next batch
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(room)
+        start = trio.current_time()
+        assert await box.next_batch(linger=0.02) == [b"a", b"b"]
+        assert trio.current_time() - start == 0.02
+        assert await box.next_batch(linger=0.02) == [b"c"]
+
+
+async def test_close_ends_the_linger_at_once(autojump_clock: trio.testing.MockClock) -> None:
+    box = Outbox(capacity=8)
+    box.offer(b"a")
+
+    async def kick() -> None:
+        await trio.sleep(0.005)
+        box.close(CloseCode.KICKED, "kicked")
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(kick)
+        start = trio.current_time()
+        assert await box.next_batch(linger=1.0) == [b"a"]
+        assert trio.current_time() - start == 0.005
+    assert await box.next_batch(linger=1.0) == []

@@ -1,5 +1,9 @@
 // A reconnecting chat socket: auth as the first frame, resume with ?since=, dedupe by id.
 //
+// Batched delivery (?batch=1): the server sends one frame per short tick carrying a JSON
+// array of events; each is handled as if it had come in its own frame. A lone object
+// (an older server) is handled too.
+//
 // Close codes (docs/protocol.md): 1001/1006/1011/1012/4008 and network drops reconnect
 // with exponential backoff and full jitter; 1013 (limits) waits longer; 1008 (bad token)
 // goes back to login; 4000 kicked, 4003 banned and 4009 replaced stop and let the
@@ -85,7 +89,7 @@ export class ChatSocket {
 
   #url() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const params = new URLSearchParams({ room: this.room });
+    const params = new URLSearchParams({ room: this.room, batch: "1" });
     if (this.lastSeq > 0) params.set("since", String(this.lastSeq));
     return `${scheme}://${location.host}/ws/${encodeURIComponent(this.username)}?${params}`;
   }
@@ -110,13 +114,16 @@ export class ChatSocket {
     });
     ws.addEventListener("message", (event) => {
       if (this.ws !== ws) return;
-      let frame;
+      let data;
       try {
-        frame = JSON.parse(event.data);
+        data = JSON.parse(event.data);
       } catch {
         return;
       }
-      this.#receive(frame);
+      for (const frame of Array.isArray(data) ? data : [data]) {
+        if (this.ws !== ws) return; // a frame of this batch closed or replaced the socket
+        this.#receive(frame);
+      }
     });
     ws.addEventListener("close", (event) => {
       if (this.ws !== ws) return;

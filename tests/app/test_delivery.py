@@ -1,0 +1,89 @@
+"""Delivery over a real WsprotoTransport (a Unix socket pair): a viewer that stops reading
+is cut off with 4008 by the outbox rule while the room goes on for everyone else."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import trio
+import trio.testing
+from appkit import open_node
+from wsproto import ConnectionType, WSConnection
+from wsproto.connection import ConnectionState
+from wsproto.events import CloseConnection, Request, TextMessage
+
+from actors import start_child
+from safestream.chat.connection import Connection, Identity
+from safestream.chat.protocol import CloseCode
+from safestream.chat.room_messages import RoomInfo
+from safestream.web.wsproto_transport import WsprotoTransport
+
+SMALL_BUFFER = 4096
+
+
+async def read_until_closed(
+    stream: trio.SocketStream, ws: WSConnection
+) -> tuple[list[str], CloseConnection]:
+    """Every text message, then the close frame (answered)."""
+    texts: list[str] = []
+    partial: list[str] = []
+    while True:
+        ws.receive_data(await stream.receive_some(65536))
+        for event in ws.events():
+            if isinstance(event, TextMessage):
+                partial.append(event.data)
+                if event.message_finished:
+                    texts.append("".join(partial))
+                    partial.clear()
+            elif isinstance(event, CloseConnection):
+                if ws.state is ConnectionState.REMOTE_CLOSING:
+                    await stream.send_all(ws.send(event.response()))
+                return texts, event
+
+
+async def test_viewer_that_stops_reading_is_cut_off_too_slow_and_others_get_everything(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    left, right = socket.socketpair()
+    for sock in (left, right):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SMALL_BUFFER)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SMALL_BUFFER)
+    client_ws = WSConnection(ConnectionType.CLIENT)
+    head = client_ws.send(Request(host="test", target="/ws/ann"))
+    server_stream = trio.SocketStream(trio.socket.from_stdlib_socket(left))
+    client = trio.SocketStream(trio.socket.from_stdlib_socket(right))
+    transport = WsprotoTransport.from_head(server_stream, head, b"", max_message_size=8192)
+    # The outbox rule, not the write timeout, must be what cuts this viewer off.
+    async with open_node(tmp_path, connection_outbox_size=8, slow_consumer_secs=1000.0) as node:
+        bob = await node.join("bob", capacity=1000)
+        async with client, transport:
+            await transport.accept()
+            ann = Connection(
+                node.next_conn_id(),
+                transport,
+                Identity("ann", "viewer", "ip"),
+                "main",
+                None,
+                settings=node.parts.settings,
+                metrics=node.parts.metrics,
+                rooms=node.system.address("rooms"),
+            )
+            await start_child(node.system.address("connections"), ann.child_spec(), timeout=5)
+            lines = [f"line {i} " + "x" * 300 for i in range(60)]
+            for line in lines:
+                await bob.post(line)
+            chats = await bob.frames("chat", count=60)
+            assert [c["message"] for c in chats] == lines
+            room = await node.room()
+            assert (await room.ask(RoomInfo(), timeout=1))["members"] == 1
+            assert node.parts.metrics.slow_consumers == 1
+            # ann reads again: whatever was written or queued, in order, then 4008.
+            texts, close = await read_until_closed(client, client_ws)
+            assert close.code == CloseCode.TOO_SLOW
+            assert close.reason == "too slow: outbox full, reconnect with ?since="
+            frames = [json.loads(text) for text in texts]
+            got = [f["message"] for f in frames if f["type"] == "chat"]
+            assert 0 < len(got) < len(lines) and got == lines[: len(got)]
+            await ann.finished.wait()
