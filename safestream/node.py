@@ -52,7 +52,7 @@ from safestream.chat.limits import ConnectionLimits, KeyedRateLimiter
 from safestream.chat.room import RoomDeps
 from safestream.chat.room_supervisor import RoomSupervisor, running_rooms
 from safestream.chat.sanctions import Sanctions
-from safestream.cluster.actor import BrokerActor, BrokerStatus
+from safestream.cluster.actor import BrokerActor, BrokerClient, BrokerStatus
 from safestream.cluster.backends import open_broker
 from safestream.metrics import Metrics
 from safestream.moderation.classifiers import Classifier, load_classifier
@@ -129,6 +129,12 @@ class NodeParts:
             timeout=self.settings.moderation_timeout_secs,
         )
 
+    def cluster_client(self) -> BrokerClient | None:
+        """The broker, for rooms shared with other nodes; None on a single node."""
+        if self.broker.kind == "memory":
+            return None
+        return BrokerClient(self.registry.address("broker"), self.broker)
+
     def feed(self) -> FeedNotifier:
         return FeedNotifier(self.registry.address("feed"), self.metrics)
 
@@ -154,6 +160,7 @@ def build_tree(parts: NodeParts) -> Supervisor:
         store=registry.address("store"),
         feed=parts.feed(),
         viewers=lambda: parts.limits.total,
+        cluster=parts.cluster_client(),
     )
 
     def moderation() -> ModerationPool:
@@ -170,7 +177,10 @@ def build_tree(parts: NodeParts) -> Supervisor:
     children = [
         ChildSpec(
             name="broker",
-            factory=lambda: BrokerActor(lambda: open_broker(settings.broker_url), parts.broker),
+            factory=lambda: BrokerActor(
+                lambda: open_broker(settings.broker_url, namespace=settings.broker_namespace),
+                parts.broker,
+            ),
             register="broker",
             essential=False,
         ),

@@ -23,10 +23,12 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import trio
@@ -59,6 +61,15 @@ from safestream.chat.room_messages import (
 from safestream.chat.rules import PostRules
 from safestream.chat.sanctions import Sanctions
 from safestream.chat.wsframes import event_frame
+from safestream.cluster.actor import BrokerClient
+from safestream.cluster.broker import BrokerUnavailable
+from safestream.cluster.room_link import (
+    LEASE_TTL_SECS,
+    Malformed,
+    RoomLink,
+    decode_event,
+    decode_post,
+)
 from safestream.metrics import Metrics
 from safestream.moderation.decide import moderate
 from safestream.moderation.feed import FeedNotifier
@@ -74,6 +85,9 @@ from safestream.store.writer import Persist, Stored, StoreUnavailable
 __all__ = ["Room", "RoomDeps"]
 
 PRESENCE_INTERVAL_SECS = 1.0
+PRESENCE_STALE_SECS = 5.0
+FORWARDED_KEPT = 256
+FORWARDED_SECS = 10.0
 # Within the room's shutdown grace (ROOM_SHUTDOWN_SECS): time to finish accepted posts.
 DRAIN_SECS = 4.0
 
@@ -90,6 +104,7 @@ class RoomDeps:
     store: Address  # the PersistenceWriter
     feed: FeedNotifier
     viewers: Callable[[], int]  # connected viewers on the node, for presence frames
+    cluster: BrokerClient | None = None  # None: one node (memory broker), it owns every room
 
 
 class Room(Actor):
@@ -115,6 +130,15 @@ class Room(Actor):
         self._idle_since = trio.current_time()
         self._posted = 0
         self._delivered = 0
+        # Across nodes (see safestream.cluster.room_link): one owner stamps, moderates
+        # and stores; the others forward posts to it and deliver what it publishes.
+        self._link = RoomLink(deps.cluster, name) if deps.cluster is not None else None
+        self._owner = self._link is None
+        self._presence_elsewhere: dict[str, tuple[int, float]] = {}
+        # Posts forwarded to the owner and not seen back yet: if the owner dies first,
+        # the node that takes the room over accepts them itself.
+        self._forwarded: deque[tuple[Post, float]] = deque(maxlen=FORWARDED_KEPT)
+        self._dropped_envelopes = 0
 
     async def on_start(self) -> None:
         db = self._deps.db
@@ -132,12 +156,17 @@ class Room(Actor):
         self._replay.extend(ChatMessage.from_record(record) for record in history)
         if len(history) >= size and history:
             self._floor = history[0].seq - 1
+        if self._link is not None:
+            with contextlib.suppress(BrokerUnavailable):
+                self._owner = await self._link.try_own()
 
     async def run(self) -> None:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._pipeline)
             nursery.start_soon(self._presence_ticker)
             nursery.start_soon(self._idle_sweeper)
+            if self._link is not None:
+                await nursery.start(self._cluster, self._link)
             await super().run()
             # An orderly stop (shutdown, passivation): posts already accepted are still
             # scored and stored, within the room's grace period, before the room goes.
@@ -164,12 +193,16 @@ class Room(Actor):
                 self._remove(message.conn_id)
             case Broadcast():
                 self._fan_out(event_frame(message.frame))
+                if self._link is not None:
+                    self._link.publish_frame(message.frame)
             case CloseUser():
                 return self._close_user(message)
             case DeleteMessage():
                 return self._delete(message)
             case DeliverApproved():
                 self._deliver([message.message])
+                if self._link is not None:
+                    self._link.publish_message(message.message, approved=True)
             case SetPolicy():
                 self._policy = message.policy
                 self._fan_out(
@@ -189,7 +222,7 @@ class Room(Actor):
             event_frame(history_frame(self.room, history, seq=self._seq, recovered=recovered))
         )
         join.outbox.offer(
-            event_frame(presence_frame(self.room, len(self._members), self._viewers()))
+            event_frame(presence_frame(self.room, self._room_viewers(), self._viewers()))
         )
         return True
 
@@ -205,10 +238,23 @@ class Room(Actor):
         member = self._members.get(post.conn_id)
         if member is None:
             return
+        if not self._owner and self._link is not None:
+            self._link.forward_post(post.user, post.role, post.text)
+            self._forwarded.append((post, trio.current_time()))
+            self._posted += 1
+            return
+
+        def refuse(frame: dict[str, Any]) -> None:
+            member.outbox.offer(event_frame(frame))
+
+        self._accept(post, refuse)
+
+    def _accept(self, post: Post, refuse: Callable[[dict[str, Any]], None]) -> None:
+        """The owner's way for a post (local or forwarded): rules, stamp, pipeline."""
         refusal = self._rules.check(post, self._policy, self._deps.sanctions, trio.current_time())
         if refusal is not None:
             self._deps.metrics.refused[refusal.code] += 1
-            member.outbox.offer(event_frame(error_frame(refusal.code, refusal.detail)))
+            refuse(error_frame(refusal.code, refusal.detail))
             return
         stamped = ChatMessage(
             id=new_message_id(),
@@ -223,7 +269,7 @@ class Room(Actor):
             self._pipeline_out.send_nowait(stamped)
         except trio.WouldBlock:
             self._deps.metrics.refused["room_busy"] += 1
-            member.outbox.offer(event_frame(error_frame("room_busy", "room is busy, try again")))
+            refuse(error_frame("room_busy", "room is busy, try again"))
             return
         self._seq = stamped.seq
         self._rules.accepted(post, trio.current_time())
@@ -269,7 +315,7 @@ class Room(Actor):
         self._deps.metrics.refused["not_saved"] += len(messages)
         for message in messages:
             frame = error_frame("not_saved", "your message could not be saved, please resend")
-            self._to_user(message.user, event_frame(frame))
+            self._tell(message.user, frame)
 
     def _timeout_audit(self, user: str) -> ActionRow:
         """The audit row of a policy timeout, stored with the message that caused it."""
@@ -294,9 +340,16 @@ class Room(Actor):
             self._deps.metrics.refused["mute_not_stored"] += 1
 
     def _deliver(self, messages: list[ChatMessage]) -> None:
-        """Fan out visible messages; tell authors (and moderators) about the rest."""
+        """The owner's delivery: count, deliver here, publish to the other nodes."""
         for message in messages:
             self._deps.metrics.observe_message(toxic=message.toxic, action=message.action)
+            if self._link is not None:
+                self._link.publish_message(message)
+        self._deliver_here(messages)
+
+    def _deliver_here(self, messages: list[ChatMessage]) -> None:
+        """Fan out visible messages; tell authors (and moderators) about the rest."""
+        for message in messages:
             if message.status == MessageStatus.VISIBLE:
                 self._replay.append(message)
                 if len(self._replay) == self._replay.maxlen:
@@ -323,6 +376,12 @@ class Room(Actor):
                     self._deps.metrics.slow_consumers += 1
                 self._remove(member.conn_id)
 
+    def _tell(self, user: str, frame: dict[str, Any]) -> None:
+        """A frame for one user's connections in this room, on every node."""
+        self._to_user(user, event_frame(frame))
+        if self._link is not None:
+            self._link.publish_frame(frame, to=user)
+
     def _to_user(self, user: str, frame: bytes, *, moderators_too: bool = False) -> None:
         for member in self._members.values():
             if member.user == user or (moderators_too and Role(member.role).allows(Role.MODERATOR)):
@@ -336,13 +395,18 @@ class Room(Actor):
         return len(closed)
 
     def _delete(self, delete: DeleteMessage) -> bool:
+        notice = notice_frame(self.room, "deleted", id=delete.message_id, by=delete.by)
+        if self._link is not None:
+            self._link.publish_frame(notice)
+        return self._forget(notice)
+
+    def _forget(self, notice: dict[str, Any]) -> bool:
+        """Drop a deleted message from the replay buffer and tell the viewers here."""
         before = len(self._replay)
         self._replay = deque(
-            (m for m in self._replay if m.id != delete.message_id), maxlen=self._replay.maxlen
+            (m for m in self._replay if m.id != notice.get("id")), maxlen=self._replay.maxlen
         )
-        self._fan_out(
-            event_frame(notice_frame(self.room, "deleted", id=delete.message_id, by=delete.by))
-        )
+        self._fan_out(event_frame(notice))
         return len(self._replay) != before
 
     def _remove(self, conn_id: int) -> None:
@@ -357,8 +421,10 @@ class Room(Actor):
             await trio.sleep(PRESENCE_INTERVAL_SECS)
             if self._presence_dirty:
                 self._presence_dirty = False
+                if self._link is not None:
+                    self._link.publish_presence(len(self._members))
                 self._fan_out(
-                    event_frame(presence_frame(self.room, len(self._members), self._viewers()))
+                    event_frame(presence_frame(self.room, self._room_viewers(), self._viewers()))
                 )
 
     async def _idle_sweeper(self) -> None:
@@ -377,6 +443,133 @@ class Room(Actor):
     def _viewers(self) -> int:
         return self._deps.viewers()
 
+    def _room_viewers(self) -> int:
+        """Viewers of this room on every node (other nodes' counts from the last seconds)."""
+        fresh = trio.current_time() - PRESENCE_STALE_SECS
+        elsewhere = sum(n for n, at in self._presence_elsewhere.values() if at >= fresh)
+        return len(self._members) + elsewhere
+
+    # -- across nodes ---------------------------------------------------------------
+
+    async def _cluster(
+        self, link: RoomLink, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Keep the lease (or take the room over), and serve the room's broker subjects."""
+        events, posts = await link.subscribe()
+        if not self._owner:
+            await self._catch_up()  # what the owner stored while we subscribed
+        task_status.started()
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._keep_lease, link)
+                nursery.start_soon(self._receive_posts, link, posts)
+                async with events:
+                    async for payload in events:
+                        await self._receive_event(link, payload)
+        finally:
+            if self._owner:
+                with trio.CancelScope(shield=True), trio.move_on_after(1.0):
+                    await link.release()
+
+    async def _keep_lease(self, link: RoomLink) -> None:
+        """Renew the lease while owning; take the room over when its owner is gone."""
+        while True:
+            await trio.sleep(LEASE_TTL_SECS / 3)
+            if self._members:
+                link.publish_presence(len(self._members))  # the other nodes' counts stay fresh
+            try:
+                held = await link.try_own()
+            except BrokerUnavailable:
+                continue  # keep the current role; stored seqs stop a second owner anyway
+            if held and not self._owner:
+                await self._catch_up()
+                self._owner = True
+                self._accept_forwarded()
+            elif not held and self._owner:
+                self._owner = False
+
+    async def _receive_posts(self, link: RoomLink, posts: Any) -> None:
+        max_length = self._deps.settings.max_message_length
+        async with posts:
+            async for payload in posts:
+                try:
+                    remote = decode_post(payload, max_length=max_length)
+                except Malformed:
+                    self._dropped_envelopes += 1
+                    continue
+                if not self._owner or remote.node == link.node:
+                    continue
+                try:
+                    post = Post(-1, remote.user, remote.role, remote.text)
+                except ValueError:
+                    self._dropped_envelopes += 1
+                    continue
+                self._accept(post, partial(self._tell, remote.user))
+
+    async def _receive_event(self, link: RoomLink, payload: bytes) -> None:
+        try:
+            event = decode_event(payload)
+        except Malformed:
+            self._dropped_envelopes += 1
+            return
+        if event.node == link.node:
+            return
+        if event.presence is not None:
+            self._presence_elsewhere[event.node] = (event.presence, trio.current_time())
+            self._presence_dirty = True
+        elif event.message is not None:
+            await self._receive_message(event.message, approved=event.approved)
+        elif event.frame is not None:
+            if event.to is not None:
+                self._to_user(event.to, event_frame(event.frame), moderators_too=event.mods)
+            elif event.frame["type"] == "deleted":
+                self._forget(event.frame)
+            else:
+                self._fan_out(event_frame(event.frame))
+
+    async def _receive_message(self, message: ChatMessage, *, approved: bool) -> None:
+        """Deliver what the owner decided, once, in seq order (gaps filled from storage)."""
+        if approved:
+            if all(m.id != message.id for m in self._replay):
+                self._deliver_here([message])
+            return
+        if message.seq <= self._seq:
+            return  # already delivered (or stored before this node loaded the room)
+        if message.seq > self._seq + 1:
+            await self._catch_up(until=message.seq - 1)
+        if message.action == Action.TIMEOUT:
+            self._deps.sanctions.mute(message.user, self._policy.timeout_secs)
+        self._seen_back(message)
+        self._deliver_here([message])
+        self._seq = max(self._seq, message.seq)
+
+    def _accept_forwarded(self) -> None:
+        """A new owner accepts the recent posts its viewers forwarded to the old one."""
+        recent = trio.current_time() - FORWARDED_SECS
+        pending = [post for post, at in self._forwarded if at >= recent]
+        self._forwarded.clear()
+        for post in pending:
+            self._accept(post, partial(self._tell, post.user))
+
+    def _seen_back(self, message: ChatMessage) -> None:
+        """The owner decided one of our forwarded posts: it is no longer pending."""
+        for index, (post, _at) in enumerate(self._forwarded):
+            if post.user == message.user and post.text == message.original:
+                del self._forwarded[index]
+                return
+
+    async def _catch_up(self, until: int | None = None) -> None:
+        """Deliver the stored messages after our `seq` (a gap, or a room taken over)."""
+        records = await self._deps.db.run(
+            repo.room_history, self.room, self._deps.settings.replay_buffer_size, self._seq
+        )
+        missed = [ChatMessage.from_record(r) for r in records if until is None or r.seq <= until]
+        for message in missed:
+            self._seen_back(message)
+        self._deliver_here([m for m in missed if m.seq > self._seq])
+        last = await self._deps.db.run(repo.last_seq, self.room) if until is None else until
+        self._seq = max([self._seq, last, *(m.seq for m in missed)])
+
     def introspect(self) -> dict[str, Any]:
         return {
             "room": self.room,
@@ -387,4 +580,6 @@ class Room(Actor):
             "delivered": self._delivered,
             "pipeline": self._pipeline_in.statistics().current_buffer_used,
             "policy_version": self._policy.version,
+            "owner": self._owner,
+            "dropped_envelopes": self._dropped_envelopes,
         }

@@ -102,6 +102,9 @@ class NatsBroker:
         self._subscriptions[subject] = await self._command(
             self._require().subscribe, self._subject(subject), cb=on_message
         )
+        await self._command(
+            self._require().flush
+        )  # the server has the SUB: later publishes reach us
 
     async def unsubscribe(self, subject: str) -> None:
         self._handlers.pop(subject, None)

@@ -44,6 +44,8 @@ class RedisBroker:
         self._handlers: dict[str, Deliver] = {}
         self._pending: set[str] = set()
         self._dropped: set[str] = set()
+        self._subscribed = trio.Event()
+        self._active: set[str] = set()
         self.client_id: int | None = None
 
     @asynccontextmanager
@@ -60,6 +62,7 @@ class RedisBroker:
             self._client = client
             self._pubsub = client.pubsub(ignore_subscribe_messages=True)
             self._pending = set(self._handlers)
+            self._active = set()
             try:
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._read)
@@ -75,9 +78,12 @@ class RedisBroker:
         while True:
             try:
                 if self._pending:
-                    subjects = [self._prefix + s for s in self._pending]
+                    taken = set(self._pending)
                     self._pending.clear()
-                    await self._call(pubsub.subscribe, *subjects)
+                    await self._call(pubsub.subscribe, *(self._prefix + s for s in taken))
+                    self._active |= taken
+                    self._subscribed.set()
+                    self._subscribed = trio.Event()
                 if self._dropped:
                     subjects = [self._prefix + s for s in self._dropped]
                     self._dropped.clear()
@@ -99,15 +105,21 @@ class RedisBroker:
         await self._command("publish", self._prefix + subject, payload)
 
     async def subscribe(self, subject: str, deliver: Deliver) -> None:
-        await trio.lowlevel.checkpoint()
-        if subject not in self._handlers:
-            self._pending.add(subject)
+        """Returns once the reader task has sent the SUBSCRIBE (so later publishes reach us)."""
+        known = subject in self._handlers
         self._handlers[subject] = deliver
+        if known:
+            await trio.lowlevel.checkpoint()
+            return
+        self._pending.add(subject)
+        while self._client is not None and subject not in self._active:
+            await self._subscribed.wait()
 
     async def unsubscribe(self, subject: str) -> None:
         await trio.lowlevel.checkpoint()
         if self._handlers.pop(subject, None) is not None:
             self._pending.discard(subject)
+            self._active.discard(subject)
             self._dropped.add(subject)
 
     async def acquire_lease(self, name: str, holder: str, ttl: float) -> bool:

@@ -1,0 +1,118 @@
+"""Two nodes in one room over a real broker (Redis, then NATS) and one database: one
+order, each message once, moderation once, a room that outlives its owner.
+
+Each node is a whole supervision tree (tests/app/appkit.py) on the real clock, because
+leases and the broker run on real time; both share one SQLite file.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+from appkit import Member, Node, open_node, require_service
+
+from safestream.moderation.classifiers import KeywordClassifier
+
+URLS = {"redis": "redis://127.0.0.1:6379/0", "nats": "nats://127.0.0.1:4222"}
+
+
+class CountingClassifier(KeywordClassifier):
+    """Counts every text it scores, on whichever node asks."""
+
+    def __init__(self, seen: list[str]) -> None:
+        super().__init__()
+        self.seen = seen
+
+    def predict(self, texts: Any) -> Any:
+        self.seen.extend(texts)
+        return super().predict(texts)
+
+
+@asynccontextmanager
+async def cluster(
+    tmp_path: Path, kind: str, names: tuple[str, ...], seen: list[str]
+) -> AsyncIterator[dict[str, Node]]:
+    require_service(kind)
+    namespace = f"t{secrets.token_hex(4)}"
+    async with AsyncExitStack() as stack:
+        nodes = {}
+        for name in names:
+            nodes[name] = await stack.enter_async_context(
+                open_node(
+                    tmp_path,
+                    CountingClassifier(seen),
+                    broker_url=URLS[kind],
+                    broker_namespace=namespace,
+                    node_id=name,
+                )
+            )
+        yield nodes
+
+
+async def chats(member: Member, count: int) -> list[tuple[int, str]]:
+    frames = await member.frames("chat", count=count)
+    return [(frame["seq"], frame["message"]) for frame in frames]
+
+
+@pytest.mark.parametrize("kind", ["redis", "nats"])
+async def test_viewers_on_two_nodes_see_one_order_each_message_once(
+    tmp_path: Path, kind: str
+) -> None:
+    seen: list[str] = []
+    async with cluster(tmp_path, kind, ("a", "b"), seen) as nodes:
+        ann = await nodes["a"].join("ann")
+        bob = await nodes["b"].join("bob")
+        await ann.frame("history")
+        await bob.frame("history")
+        for n in range(3):
+            await ann.post(f"from a {n}")
+            await bob.post(f"from b {n}")
+        on_a, on_b = await chats(ann, 6), await chats(bob, 6)
+        assert on_a == on_b
+        assert [seq for seq, _ in on_a] == [1, 2, 3, 4, 5, 6]
+        assert sorted(text for _, text in on_a) == sorted(
+            [f"from a {n}" for n in range(3)] + [f"from b {n}" for n in range(3)]
+        )
+        assert sorted(seen) == sorted(text for _, text in on_a)  # moderated once each
+        with trio.move_on_after(0.5):
+            extra = await bob.frame("chat")
+            raise AssertionError(f"delivered twice: {extra}")
+
+
+@pytest.mark.parametrize("kind", ["redis"])
+async def test_the_room_goes_on_when_its_owner_stops_and_since_recovers_elsewhere(
+    tmp_path: Path, kind: str
+) -> None:
+    seen: list[str] = []
+    require_service(kind)
+    namespace = f"t{secrets.token_hex(4)}"
+
+    def node(name: str) -> Any:
+        return open_node(
+            tmp_path,
+            CountingClassifier(seen),
+            broker_url=URLS[kind],
+            broker_namespace=namespace,
+            node_id=name,
+        )
+
+    async with node("b") as b:
+        async with node("a") as a:
+            ann = await a.join("ann")  # a's room starts first: a owns the room
+            bob = await b.join("bob")
+            await ann.post("before")
+            assert (await chats(bob, 1)) == [(1, "before")]
+        # The owner has stopped: b takes the room over within the lease TTL.
+        with trio.fail_after(10):
+            await bob.post("after")
+            assert (await chats(bob, 1)) == [(2, "after")]
+        carol = await b.join("carol", since=0)
+        history = await carol.frame("history")
+        assert [m["message"] for m in history["messages"]] == ["before", "after"]
+        assert history["recovered"] is True
