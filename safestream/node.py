@@ -8,6 +8,7 @@ safestream (one_for_one)
 ├── rooms         RoomSupervisor -> Room(...) on demand
 ├── gifts         GiftProducer
 ├── feed          ModeratorFeed
+├── cluster       ClusterAgent (moderator actions, counts and trees across nodes)
 └── connections   Supervisor -> Connection per WebSocket
 ```
 
@@ -53,6 +54,7 @@ from safestream.chat.room import RoomDeps
 from safestream.chat.room_supervisor import RoomSupervisor, running_rooms
 from safestream.chat.sanctions import Sanctions
 from safestream.cluster.actor import BrokerActor, BrokerClient, BrokerStatus
+from safestream.cluster.agent import ClusterAgent, ClusterClient
 from safestream.cluster.backends import open_broker
 from safestream.metrics import Metrics
 from safestream.moderation.classifiers import Classifier, load_classifier
@@ -224,6 +226,19 @@ def build_tree(parts: NodeParts) -> Supervisor:
             essential=False,
         ),
         ChildSpec(
+            name="cluster",
+            factory=lambda: ClusterAgent(
+                parts.cluster_client(),
+                node=parts.broker.node,
+                sanctions=parts.sanctions,
+                metrics=parts.metrics,
+                registry=registry,
+                metrics_document=parts.metrics_document,
+            ),
+            register="cluster",
+            essential=False,
+        ),
+        ChildSpec(
             name="connections",
             factory=lambda: Supervisor((), max_restarts=100, within=1.0),
             register="connections",
@@ -306,6 +321,7 @@ def app_context(parts: NodeParts, system: ActorSystem) -> AppContext:
         system=system,
         feed=parts.feed(),
         metrics_document=parts.metrics_document,
+        cluster=ClusterClient(parts.registry.address("cluster")),
     )
 
 

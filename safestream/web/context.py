@@ -20,6 +20,7 @@ from typing import Any
 from actors import ActorSystem, Address
 from safestream.chat.limits import ConnectionLimits, KeyedRateLimiter
 from safestream.chat.sanctions import Sanctions
+from safestream.cluster.agent import ClusterClient
 from safestream.metrics import Metrics
 from safestream.moderation.feed import FeedNotifier
 from safestream.settings import Settings
@@ -41,6 +42,7 @@ class AppContext:
     system: ActorSystem
     feed: FeedNotifier
     metrics_document: Callable[[], dict[str, Any]]
+    cluster: ClusterClient
     _conn_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def next_conn_id(self) -> int:

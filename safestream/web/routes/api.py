@@ -18,6 +18,7 @@ from quart import Blueprint, Response
 from safestream.accounts.auth import Role
 from safestream.chat.frames import ChatMessage, chat_frame
 from safestream.chat.room_supervisor import InvalidRoom, running_rooms, validate_room_name
+from safestream.cluster.agent import cluster_document
 from safestream.store import repo
 from safestream.web.deps import ApiError, current_user, event_stream, int_arg
 
@@ -39,14 +40,19 @@ def api_blueprint(ctx: AppContext) -> Blueprint:
 
     @bp.get("/metrics")
     async def metrics() -> dict[str, Any]:
-        return ctx.metrics_document()
+        """Cluster totals (the original fields first) and `nodes`, each node's own."""
+        return cluster_document(ctx.metrics_document(), await ctx.cluster.view())
 
     @bp.get("/metrics/prometheus")
     async def prometheus() -> Response:
+        cluster = cluster_document(ctx.metrics_document(), await ctx.cluster.view())
         gauges: dict[str, float] = {
             "viewers": ctx.limits.total,
             "rooms": len(running_rooms(ctx.system.registry)),
-            "broker_connected": float(ctx.metrics_document()["broker"]["state"] == "connected"),
+            "broker_connected": float(cluster["broker"]["state"] == "connected"),
+            "cluster_nodes": len(cluster["nodes"]),
+            "cluster_viewers": cluster["viewer_count"],
+            "cluster_messages": cluster["messages_total"],
         }
         _tree_gauges(ctx.system.snapshot(), gauges)
         return Response(ctx.metrics.exposition(gauges), content_type=CONTENT_TYPE_LATEST)
@@ -74,8 +80,14 @@ def api_blueprint(ctx: AppContext) -> Blueprint:
 
     @bp.get("/api/actors")
     async def actors() -> dict[str, Any]:
+        """This node's tree; under `cluster`, every other live node's latest tree."""
         await current_user(ctx, Role.MODERATOR)
-        return ctx.system.snapshot()
+        others = await ctx.cluster.view()
+        return {
+            **ctx.system.snapshot(),
+            "node": ctx.metrics_document()["node"],
+            "cluster": {node: beat["tree"] for node, beat in others.items() if beat["tree"]},
+        }
 
     @bp.get("/api/actors/stream")
     async def actors_stream() -> Response:
