@@ -90,6 +90,7 @@ class Settings(BaseSettings):
     api_url: str = Field("", validation_alias="SAFESTREAM_URL")
     listen_backlog: PositiveInt = 1024  # LISTEN_BACKLOG: Hypercorn's default 100 refuses bursts
     gift_interval_secs: NonNegativeFloat = 15.0  # GIFT_INTERVAL_SECS: 0 disables random gifts
+    gifts_per_minute: PositiveInt = 30  # GIFTS_PER_MINUTE: gifts one user may send (burst too)
     # TOXIC_THRESHOLD: default policy's toxicity threshold
     toxic_threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.6
     disable_detoxify: bool = False  # DISABLE_DETOXIFY: never load a torch Detoxify model

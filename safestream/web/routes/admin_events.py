@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import trio
 from quart import Blueprint, Response, websocket
@@ -18,7 +18,7 @@ from safestream.accounts.auth import Role
 from safestream.chat.protocol import CloseCode
 from safestream.moderation.feed import FeedEvent, Subscribe
 from safestream.store.records import UserRecord
-from safestream.web.deps import ApiError, event_stream, user_from_token
+from safestream.web.deps import ApiError, documented, event_stream, user_from_token
 
 if TYPE_CHECKING:
     from safestream.web.context import AppContext
@@ -26,12 +26,21 @@ if TYPE_CHECKING:
 __all__ = ["events_routes"]
 
 
-def events_routes(
-    bp: Blueprint, ctx: AppContext, moderator: Callable[[], Awaitable[UserRecord]]
-) -> None:
+Decorator = Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]
+
+
+def events_routes(bp: Blueprint, ctx: AppContext, moderator: Decorator) -> None:
+    """Add the feed's routes to the admin blueprint; `moderator` checks the role."""
+
     @bp.get("/events")
-    async def events() -> Response:
-        await moderator()
+    @documented("moderation", {503: ["unavailable"]}, content="text/event-stream")
+    @moderator
+    async def events(user: UserRecord) -> Response:
+        """The moderators' live feed (Server-Sent Events)
+
+        Events `message`, `held`, `action`, and `metrics` every second. A subscriber
+        that falls a whole queue behind is dropped; reconnect.
+        """
         channel = await _subscribe(ctx)
         if channel is None:
             raise ApiError(503, "unavailable", "the moderator feed is busy or restarting")
@@ -51,8 +60,7 @@ def events_routes(
         await websocket.accept()
         if not token:
             with trio.move_on_after(ctx.settings.auth_timeout_secs):
-                first = json.loads(await websocket.receive())
-                token = first.get("token") if isinstance(first, dict) else None
+                token = _frame_token(await websocket.receive())
         try:
             user = await user_from_token(ctx, str(token or ""))
         except ApiError as exc:
@@ -68,6 +76,16 @@ def events_routes(
         async with channel:
             async for event in channel:
                 await websocket.send(json.dumps({"type": event.kind, "data": event.data}))
+
+
+def _frame_token(frame: str | bytes) -> str | None:
+    """The token of a first `{"type":"auth","token":...}` frame, or None if it is not one."""
+    try:
+        first = json.loads(frame)
+    except (ValueError, RecursionError):
+        return None
+    token = first.get("token") if isinstance(first, dict) else None
+    return token if isinstance(token, str) else None
 
 
 async def _subscribe(ctx: AppContext) -> trio.MemoryReceiveChannel[FeedEvent] | None:
