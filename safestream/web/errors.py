@@ -3,8 +3,9 @@
 The app's error handlers turn Quart-Schema's validation errors, malformed JSON and
 Werkzeug's HTTP errors into that shape:
 
-- 400 `bad_json`: the body is not JSON (broken syntax, NaN/Infinity, nested deeper than
-  `MAX_JSON_DEPTH`; Python's parser would otherwise hit its recursion limit: a 500).
+- 400 `bad_json`: the body is not JSON (not UTF-8, broken syntax, NaN/Infinity, nested
+  deeper than `MAX_JSON_DEPTH`; Python's parser would otherwise hit its recursion limit
+  and Quart-Trio's strict UTF-8 decode would raise: both 500s).
 - 413 `request_entity_too_large`: over `MAX_BODY_BYTES`.
 - 415 `unsupported_media_type`: a route that takes a JSON body got another content type.
 - 422 `invalid_request` / `invalid_query`: the body or query string does not fit its
@@ -48,6 +49,16 @@ MAX_FIELDS_REPORTED = 10
 
 class ApiRequest(TrioRequest):
     """A request whose malformed JSON body is a 400 `bad_json` in our shape."""
+
+    async def get_data(
+        self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
+    ) -> str | bytes:
+        """The body; as text only when it is UTF-8 (Quart-Trio's strict decode would 500)."""
+        try:
+            data: str | bytes = await super().get_data(cache, as_text, parse_form_data)
+        except UnicodeDecodeError:
+            raise ApiError(400, "bad_json", "the body is not valid UTF-8") from None
+        return data
 
     def on_json_loading_failed(self, error: Exception) -> NoReturn:
         raise ApiError(400, "bad_json", f"the body is not valid JSON: {error}"[:200])

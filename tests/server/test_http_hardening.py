@@ -302,6 +302,10 @@ async def test_bodies_that_are_not_json_objects_get_our_error_shape(server: Serv
         headers={**JSON, **headers},
     )
     assert_error_shape(huge, 413)
+    latin1 = await server.http.post(
+        "/api/admin/kick", content='{"username":"é"}'.encode("latin-1"), headers={**JSON, **headers}
+    )
+    assert assert_error_shape(latin1, 400)["error"] == "bad_json"
     a_list = await server.http.post("/api/admin/kick", json=[1], headers=headers)
     assert_error_shape(a_list, 422)
 
