@@ -50,15 +50,12 @@ MAX_FIELDS_REPORTED = 10
 class ApiRequest(TrioRequest):
     """A request whose malformed JSON body is a 400 `bad_json` in our shape."""
 
-    async def get_data(
-        self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
-    ) -> str | bytes:
-        """The body; as text only when it is UTF-8 (Quart-Trio's strict decode would 500)."""
+    async def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        """The JSON body; 400 `bad_json` when it is not UTF-8 (Quart-Trio's decode would 500)."""
         try:
-            data: str | bytes = await super().get_data(cache, as_text, parse_form_data)
+            return await super().get_json(force=force, silent=silent, cache=cache)
         except UnicodeDecodeError:
             raise ApiError(400, "bad_json", "the body is not valid UTF-8") from None
-        return data
 
     def on_json_loading_failed(self, error: Exception) -> NoReturn:
         raise ApiError(400, "bad_json", f"the body is not valid JSON: {error}"[:200])

@@ -317,6 +317,13 @@ async def test_a_bad_query_argument_names_the_argument(server: Server) -> None:
     assert body["error"] == "invalid_query" and "limit" in body["detail"]
 
 
+async def test_a_malformed_message_id_is_404_before_the_database(server: Server) -> None:
+    headers = await server.auth_headers("test_streamer")
+    for verb in ("held/a%00b/approve", "held/%F0%9F%98%80/reject", "messages/x%0Ay/delete"):
+        response = await server.http.post(f"/api/admin/{verb}", headers=headers)
+        assert assert_error_shape(response, 404)["error"] == "message_not_found"
+
+
 @pytest.mark.parametrize("path", ["//chat", "//evil.example/", "/ui//js/app.js", "/auth/me/"])
 async def test_redirects_never_reflect_the_host_header(server: Server, path: str) -> None:
     response = await server.http.get(path, headers={"Host": "evil.example"})

@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
 __all__ = ["admin_blueprint"]
 
 FOREVER = datetime(9999, 1, 1, tzinfo=UTC)
+MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 TARGET_ERRORS: Mapping[int, Sequence[str]] = {
     403: ["forbidden"],
@@ -343,6 +345,10 @@ async def _target(ctx: AppContext, name: str, mod: UserRecord) -> UserRecord:
 async def _transition(
     ctx: AppContext, message_id: str, status: str, mod: UserRecord, reason: str | None
 ) -> MessageRecord:
+    if not MESSAGE_ID.fullmatch(message_id):
+        # Ids are short and plain; anything else (a NUL, which PostgreSQL refuses) is
+        # no message, answered before it reaches the database.
+        raise ApiError(404, "message_not_found", "no such message")
     try:
         return await ctx.db.run(
             lambda s: repo.update_message_status(s, message_id, status, mod.username, reason=reason)
