@@ -7,6 +7,9 @@ action is not applied either (503 `not_saved`). Only after the commit is this no
 in-memory state changed and are sockets closed or notices sent. `GET /api/admin/audit`
 reads the log back.
 
+The review routes (hold queue, delete, approve, reject) are in `admin_review`, the room
+policy in `admin_policy`, the live feed in `admin_events`.
+
 Example:
     curl -X POST localhost:8000/api/admin/mute -H "Authorization: Bearer $MOD" \
          -H 'Content-Type: application/json' -d '{"username":"troll","duration_secs":600}'
@@ -14,15 +17,12 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
-import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from quart import Blueprint, request
+from quart import Blueprint
 from quart_schema import (
-    document_request,
     validate_querystring,
     validate_request,
     validate_response,
@@ -30,27 +30,24 @@ from quart_schema import (
 
 from actors import ActorError, Crash
 from safestream.accounts.auth import Role
-from safestream.chat.frames import ChatMessage, chat_frame, notice_frame
+from safestream.chat.frames import notice_frame
 from safestream.chat.protocol import CloseCode
-from safestream.chat.room_messages import Broadcast, CloseUser, DeleteMessage, DeliverApproved
-from safestream.chat.room_supervisor import running_room, running_rooms
+from safestream.chat.room_messages import Broadcast, CloseUser
+from safestream.chat.room_supervisor import running_rooms
 from safestream.store import repo
-from safestream.store.errors import InvalidTransition
-from safestream.store.records import ActionRow, MessageRecord, MessageStatus, UserRecord
-from safestream.web.deps import ApiError, authenticated, documented, load_body
+from safestream.store.records import ActionRow, UserRecord
+from safestream.web.deps import ApiError, authenticated, documented
 from safestream.web.models import (
     AuditQuery,
     BanRequest,
     CrashRequest,
-    HeldQuery,
-    MessagesQuery,
     MuteRequest,
-    ReasonRequest,
     TargetRequest,
 )
 from safestream.web.models import responses as out
 from safestream.web.routes.admin_events import events_routes
 from safestream.web.routes.admin_policy import policy_routes
+from safestream.web.routes.admin_review import review_routes
 from safestream.web.routes.audited import applied_and_audited
 
 if TYPE_CHECKING:
@@ -59,7 +56,6 @@ if TYPE_CHECKING:
 __all__ = ["admin_blueprint"]
 
 FOREVER = datetime(9999, 1, 1, tzinfo=UTC)
-MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 TARGET_ERRORS: Mapping[int, Sequence[str]] = {
     403: ["forbidden"],
@@ -195,79 +191,6 @@ def admin_blueprint(ctx: AppContext) -> Blueprint:
         ctx.metrics.reset()
         return out.Status(status="metrics reset")
 
-    @bp.post("/messages/<message_id>/delete")
-    @documented(
-        "moderation",
-        {404: ["message_not_found"], 409: ["invalid_transition"]},
-        optional_body=True,
-    )
-    @moderator
-    @document_request(ReasonRequest)
-    @validate_response(out.MessageStatus)
-    async def delete(message_id: str, user: UserRecord) -> out.MessageStatus:
-        """Delete a message
-
-        Viewers get `deleted`; it is gone from history. The body is optional.
-        """
-        body = load_body(ReasonRequest, await request.get_json()) if request.is_json else None
-        reason = body.reason.strip() if body else ""
-        record = await _transition(ctx, message_id, MessageStatus.DELETED, user, reason)
-        await _tell_room(ctx, record.room, DeleteMessage(record.id, user.username))
-        ctx.feed.notify("action", {"actor": user.username, "action": "delete", "id": record.id})
-        return out.MessageStatus(status="deleted", id=record.id)
-
-    @bp.get("/held")
-    @documented("moderation")
-    @moderator
-    @validate_querystring(HeldQuery)
-    @validate_response(out.HeldList)
-    async def held(query_args: HeldQuery, user: UserRecord) -> out.HeldList:
-        """The hold queue, oldest first"""
-        records = await ctx.db.run(repo.held_messages, query_args.room, query_args.limit)
-        return out.HeldList(held=[_message(r) for r in records])
-
-    @bp.post("/held/<message_id>/approve")
-    @documented("moderation", {404: ["message_not_found"], 409: ["invalid_transition"]})
-    @moderator
-    @validate_response(out.MessageStatus)
-    async def approve(message_id: str, user: UserRecord) -> out.MessageStatus:
-        """Approve a held message (delivers it)"""
-        record = await _transition(ctx, message_id, MessageStatus.VISIBLE, user, None)
-        approved = dataclasses.replace(
-            ChatMessage.from_record(record), action="allow", reason=f"approved by {user.username}"
-        )
-        await _tell_room(ctx, record.room, DeliverApproved(approved))
-        ctx.feed.notify("action", {"actor": user.username, "action": "approve", "id": record.id})
-        return out.MessageStatus(status="approved", id=record.id)
-
-    @bp.post("/held/<message_id>/reject")
-    @documented("moderation", {404: ["message_not_found"], 409: ["invalid_transition"]})
-    @moderator
-    @validate_response(out.MessageStatus)
-    async def reject(message_id: str, user: UserRecord) -> out.MessageStatus:
-        """Reject a held message"""
-        record = await _transition(ctx, message_id, MessageStatus.REJECTED, user, None)
-        ctx.feed.notify("action", {"actor": user.username, "action": "reject", "id": record.id})
-        return out.MessageStatus(status="rejected", id=record.id)
-
-    @bp.get("/messages")
-    @documented("moderation")
-    @moderator
-    @validate_querystring(MessagesQuery)
-    @validate_response(out.MessageList)
-    async def messages(query_args: MessagesQuery, user: UserRecord) -> out.MessageList:
-        """Recent messages with scores and status, newest first"""
-        q = query_args
-        records = await ctx.db.run(
-            repo.recent_messages,
-            q.room,
-            q.user,
-            q.toxic_only in ("1", "true", "yes"),
-            q.action,
-            q.limit,
-        )
-        return out.MessageList(messages=[_message(r) for r in records])
-
     @bp.get("/audit")
     @documented("moderation")
     @moderator
@@ -322,13 +245,8 @@ def admin_blueprint(ctx: AppContext) -> Blueprint:
 
     events_routes(bp, ctx, moderator)
     policy_routes(bp, ctx, moderator)
+    review_routes(bp, ctx, moderator)
     return bp
-
-
-def _message(record: MessageRecord) -> out.AdminMessage:
-    frame = chat_frame(ChatMessage.from_record(record))
-    frame.update(status=record.status, original=record.text, triggers=list(record.triggers))
-    return out.AdminMessage.model_validate(frame)
 
 
 async def _target(ctx: AppContext, name: str, mod: UserRecord) -> UserRecord:
@@ -340,30 +258,3 @@ async def _target(ctx: AppContext, name: str, mod: UserRecord) -> UserRecord:
     if Role(user.role).allows(Role(mod.role)) and Role(mod.role) is not Role.ADMIN:
         raise ApiError(403, "forbidden", "only an admin can act on a moderator or admin")
     return user
-
-
-async def _transition(
-    ctx: AppContext, message_id: str, status: str, mod: UserRecord, reason: str | None
-) -> MessageRecord:
-    if not MESSAGE_ID.fullmatch(message_id):
-        # Ids are short and plain; anything else (a NUL, which PostgreSQL refuses) is
-        # no message, answered before it reaches the database.
-        raise ApiError(404, "message_not_found", "no such message")
-    try:
-        return await ctx.db.run(
-            lambda s: repo.update_message_status(s, message_id, status, mod.username, reason=reason)
-        )
-    except LookupError as exc:
-        raise ApiError(404, "message_not_found", "no such message") from exc
-    except InvalidTransition as exc:
-        raise ApiError(409, "invalid_transition", str(exc)) from exc
-
-
-async def _tell_room(ctx: AppContext, room: str, message: Any) -> None:
-    ref = running_room(ctx.system.registry, room)
-    if ref is None:
-        return  # a room that is not running reloads history from the database
-    try:
-        await ref.ask(message, timeout=5.0)
-    except ActorError:
-        pass  # stopping right now: it reloads history from the database when started
