@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import httpx
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -84,3 +85,5 @@ def test_no_operation_answers_5xx_or_another_error_shape(fuzz_server: ThreadedSe
             failures.append(f"{operation.label}: {exc}"[:2000])
     assert not failures, "\n\n".join(failures)
     assert time.monotonic() - started < BUDGET_SECS
+    # and the node is whole: no actor gave up under the fuzz
+    assert httpx.get(f"{fuzz_server.url}/health").json() == {"status": "ok"}

@@ -133,3 +133,4 @@ def test_no_body_makes_a_route_fail_with_5xx(http: httpx.Client, method: str, pa
         assert_client_error_shape(response)
 
     send()
+    assert http.get("/health").json() == {"status": "ok"}
