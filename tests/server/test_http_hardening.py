@@ -132,6 +132,11 @@ async def test_register_answers_a_token_as_the_original_did(server: Server) -> N
         "/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"}
     )
     assert me.status_code == 200 and me.json()["username"] == "newcomer"
+    # The browser client sends an empty e-mail field as "": no address, not an error.
+    no_email = await server.http.post(
+        "/auth/register", json={"username": "quiet", "password": "correct horse", "email": ""}
+    )
+    assert no_email.status_code == 200 and no_email.json()["email"] is None
 
 
 # -- item 6: banned and muted users, gift bounds, rate, sender, rooms ----------------------
