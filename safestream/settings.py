@@ -94,6 +94,7 @@ class Settings(BaseSettings):
     # BODY_TIMEOUT_SECS: a request body must arrive within this
     body_timeout_secs: PositiveFloat = 10.0
     gift_interval_secs: NonNegativeFloat = 15.0  # GIFT_INTERVAL_SECS: 0 disables random gifts
+    gifts_per_minute: PositiveInt = 30  # GIFTS_PER_MINUTE: gifts one user may send (burst too)
     # TOXIC_THRESHOLD: default policy's toxicity threshold
     toxic_threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.6
     disable_detoxify: bool = False  # DISABLE_DETOXIFY: never load a torch Detoxify model

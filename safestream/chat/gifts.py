@@ -34,7 +34,7 @@ __all__ = ["GIFT_CATALOGUE", "GiftProducer", "SendGift"]
 # gift_id -> name, as the UI shows them.
 GIFT_CATALOGUE = {1: "rose", 2: "heart", 3: "star", 4: "rocket", 5: "crown"}
 RANDOM_SENDERS = ("demo_user", "test_streamer", "chat_viewer", "gift_bot")
-MAX_AMOUNT = 10_000
+MAX_AMOUNT = 1_000  # per gift; GIFTS_PER_MINUTE bounds how often (issue 11)
 
 
 @dataclass(frozen=True)

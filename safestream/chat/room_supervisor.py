@@ -49,7 +49,7 @@ def validate_room_name(name: str) -> str:
     Raises:
         InvalidRoom: the name is not allowed.
     """
-    if not ROOM_NAME.match(name):
+    if not ROOM_NAME.fullmatch(name):
         raise InvalidRoom("room names are 1-40 letters, digits, '_' or '-'")
     return name
 

@@ -1,4 +1,8 @@
-"""The Quart-Trio application: route modules registered on one app, JSON errors.
+"""The Quart-Trio application: route modules registered on one app, JSON errors, OpenAPI.
+
+Quart-Schema (validation and the OpenAPI document) runs on Quart-Trio as it does on
+Quart: `QuartTrio` subclasses `Quart`, and Quart-Schema only wraps route functions,
+`make_response` and the JSON provider, none of which touch the event loop.
 
 Example:
     app = create_app(ctx)      # an ASGI app; safestream.web.asgi mounts it
@@ -6,14 +10,13 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from quart import Response, jsonify
+from quart import Response
 from quart_trio import QuartTrio
-from werkzeug.exceptions import HTTPException
 
-from safestream.web.deps import ApiError
-from safestream.web.openapi import openapi_blueprint
+from safestream.web.errors import MAX_BODY_BYTES, install_error_handlers
+from safestream.web.openapi import install_openapi
 from safestream.web.routes.admin import admin_blueprint
 from safestream.web.routes.api import api_blueprint
 from safestream.web.routes.auth import auth_blueprint
@@ -23,38 +26,25 @@ from safestream.web.routes.ui import ui_blueprint
 if TYPE_CHECKING:
     from safestream.web.context import AppContext
 
-__all__ = ["create_app"]
-
-MAX_BODY_BYTES = 64 * 1024
+__all__ = ["MAX_BODY_BYTES", "create_app"]
 
 
 def create_app(ctx: AppContext) -> QuartTrio:
-    app = QuartTrio("safestream")
+    app = QuartTrio("safestream", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config["BODY_TIMEOUT"] = ctx.settings.body_timeout_secs
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = True
+    # Werkzeug redirects `/a//b` to `/a/b` with an absolute URL built from the Host header;
+    # a redirect must never name a host the client chose, so such paths are just 404.
+    app.url_map.merge_slashes = False
+    app.url_map.strict_slashes = True
+    install_openapi(app, ctx.settings)
+    install_error_handlers(app)
     app.register_blueprint(auth_blueprint(ctx))
     app.register_blueprint(api_blueprint(ctx))
     app.register_blueprint(admin_blueprint(ctx))
     app.register_blueprint(gift_blueprint(ctx))
     app.register_blueprint(ui_blueprint())
-    app.register_blueprint(openapi_blueprint(ctx))
-
-    @app.errorhandler(ApiError)
-    async def api_error(error: ApiError) -> tuple[Response, int]:
-        response = jsonify(error.body())
-        if error.retry_after is not None:
-            response.headers["Retry-After"] = str(max(1, round(error.retry_after)))
-        return response, error.status
-
-    @app.errorhandler(HTTPException)
-    async def http_error(error: HTTPException) -> tuple[Response, int]:
-        status = error.code or 500
-        body: dict[str, Any] = {
-            "detail": error.description,
-            "error": (error.name or "").lower().replace(" ", "_"),
-        }
-        return jsonify(body), status
 
     @app.after_request
     async def security_headers(response: Response) -> Response:

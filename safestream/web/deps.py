@@ -1,21 +1,35 @@
-"""Request helpers shared by route modules: JSON errors, bodies, the current user.
+"""Request helpers shared by route modules: errors, the current user, route documentation.
 
 Every refusal is an `ApiError`, rendered as `{"detail": "...", "error": "<code>"}` with
 its HTTP status (`detail` as the original FastAPI server did, `error` machine-readable).
+Bodies and query strings are validated by Quart-Schema against `safestream.web.models`
+before a route runs; `authenticated` runs before that, so a request without the role is
+refused (401/403) whatever its body.
 
 Example:
-    user = await current_user(ctx, required=Role.MODERATOR)
-    body = await json_body()
+    @bp.post("/mute")
+    @documented("moderation", {404: ["user_not_found"]})
+    @authenticated(ctx, Role.MODERATOR)
+    @validate_request(MuteRequest)
+    async def mute(data: MuteRequest, user: UserRecord) -> MuteResult:
+        \"\"\"Mute a user (the first docstring line is the operation's summary).\"\"\"
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from pydantic import BaseModel
 from quart import Response, request
+from quart_schema import RequestSchemaValidationError, security_scheme
+from quart_schema import tag as schema_tag
+from quart_schema.conversion import model_load
 
 from safestream.accounts.auth import InvalidToken, Role, decode_token
+from safestream.chat.room_supervisor import ROOM_NAME
 from safestream.store import repo
 from safestream.store.records import UserRecord
 
@@ -23,14 +37,31 @@ if TYPE_CHECKING:
     from safestream.web.context import AppContext
 
 __all__ = [
+    "CONTENT_ATTRIBUTE",
+    "ERRORS_ATTRIBUTE",
+    "OPTIONAL_BODY_ATTRIBUTE",
+    "ROLE_ATTRIBUTE",
     "ApiError",
+    "authenticated",
     "bearer_token",
     "current_user",
+    "documented",
     "event_stream",
-    "int_arg",
-    "json_body",
+    "is_banned",
+    "is_muted",
+    "load_body",
+    "room_name",
     "user_from_token",
 ]
+
+ROLE_ATTRIBUTE = "_safestream_role"
+ERRORS_ATTRIBUTE = "_safestream_errors"
+OPTIONAL_BODY_ATTRIBUTE = "_safestream_optional_body"
+CONTENT_ATTRIBUTE = "_safestream_content"
+
+Handler = Callable[..., Awaitable[Any]]
+F = TypeVar("F", bound=Callable[..., Any])
+M = TypeVar("M", bound=BaseModel)
 
 
 class ApiError(Exception):
@@ -47,16 +78,6 @@ class ApiError(Exception):
 
     def body(self) -> dict[str, Any]:
         return {"detail": self.detail, "error": self.code}
-
-
-async def json_body() -> dict[str, Any]:
-    """The request's JSON object, or a 400/415 ApiError."""
-    if not request.is_json:
-        raise ApiError(415, "unsupported_media_type", "send a JSON body (application/json)")
-    data = await request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError(400, "bad_json", "body must be a JSON object")
-    return data
 
 
 def bearer_token() -> str:
@@ -84,12 +105,99 @@ async def user_from_token(ctx: AppContext, token: str) -> UserRecord:
     return user
 
 
-async def current_user(ctx: AppContext, required: Role = Role.VIEWER) -> UserRecord:
-    """The authenticated user; 401 without a valid token, 403 without the role."""
+def is_banned(ctx: AppContext, user: UserRecord) -> bool:
+    """Banned by the stored record (the source of truth) or this node's sanctions."""
+    now = ctx.sanctions.now()
+    stored = user.banned_until is not None and user.banned_until.timestamp() > now
+    return stored or ctx.sanctions.banned(user.username)
+
+
+def is_muted(ctx: AppContext, user: UserRecord) -> bool:
+    """Muted by the stored record or this node's sanctions."""
+    until = user.muted_until
+    stored = until is not None and until > datetime.fromtimestamp(ctx.sanctions.now(), UTC)
+    return stored or ctx.sanctions.muted_for(user.username) > 0
+
+
+async def current_user(
+    ctx: AppContext, required: Role = Role.VIEWER, *, acting: bool = True
+) -> UserRecord:
+    """The authenticated user; 401 without a valid token, 403 without the role.
+
+    Args:
+        acting: the route does something (every route but `/auth/me`): a banned user is
+            refused with 403 `banned`.
+    """
     user = await user_from_token(ctx, bearer_token())
     if not Role(user.role).allows(required):
         raise ApiError(403, "forbidden", f"this needs the {required.value} role")
+    if acting and is_banned(ctx, user):
+        raise ApiError(403, "banned", "you are banned")
     return user
+
+
+def authenticated(
+    ctx: AppContext, role: Role = Role.VIEWER, *, acting: bool = True
+) -> Callable[[Handler], Handler]:
+    """Decorator: check the token and role first, then call the route with `user=`.
+
+    Put it above Quart-Schema's `validate_*` decorators so authentication comes before
+    validation. It marks the route for the OpenAPI document (bearer scheme, role).
+    """
+
+    def decorator(func: Handler) -> Handler:
+        @functools.wraps(func)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            user = await current_user(ctx, role, acting=acting)
+            return await func(*args, user=user, **kwargs)
+
+        setattr(wrapper, ROLE_ATTRIBUTE, role)
+        return security_scheme([{"bearerAuth": []}])(wrapper)
+
+    return decorator
+
+
+def documented(
+    tag: str,
+    errors: Mapping[int, Sequence[str]] | None = None,
+    *,
+    optional_body: bool = False,
+    content: str | None = None,
+) -> Callable[[F], F]:
+    """Decorator: the route's tag and the error codes it answers besides the generic ones.
+
+    Authentication (401/403), body (400/413/415/422) and query (422) errors are added to
+    the document from the route's other decorators; list only the route's own here.
+
+    Args:
+        optional_body: the route's request body may be left out.
+        content: the media type of an answer that is not JSON (a page, a stream).
+    """
+
+    def decorator(func: F) -> F:
+        setattr(func, ERRORS_ATTRIBUTE, dict(errors or {}))
+        setattr(func, OPTIONAL_BODY_ATTRIBUTE, optional_body)
+        if content is not None:
+            setattr(func, CONTENT_ATTRIBUTE, content)
+        return schema_tag([tag])(func)
+
+    return decorator
+
+
+def load_body(model: type[M], data: Any) -> M:
+    """`data` validated as `model`, for the routes that read their body themselves.
+
+    Raises:
+        RequestSchemaValidationError: rendered as 422 like any other body.
+    """
+    return model_load(data, model, RequestSchemaValidationError)
+
+
+def room_name(value: str) -> str:
+    """A room name from a URL path, or 422 `invalid_room` (the whole value must match)."""
+    if not ROOM_NAME.fullmatch(value):
+        raise ApiError(422, "invalid_room", "room names are 1-40 letters, digits, '_' or '-'")
+    return value
 
 
 def event_stream(chunks: AsyncIterator[bytes]) -> Response:
@@ -98,17 +206,3 @@ def event_stream(chunks: AsyncIterator[bytes]) -> Response:
     response.headers["Cache-Control"] = "no-cache"
     response.timeout = None
     return response
-
-
-def int_arg(name: str, default: int, low: int, high: int) -> int:
-    """An integer query argument within [low, high], or a 422 ApiError."""
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ApiError(422, "invalid_query", f"{name} must be an integer") from exc
-    if not low <= value <= high:
-        raise ApiError(422, "invalid_query", f"{name} must be between {low} and {high}")
-    return value

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from serverkit import Server, make_settings, running_server
+from serverkit import Server, ThreadedServer, make_settings, running_server, server_in_thread
 
 
 @pytest.fixture
@@ -19,4 +19,11 @@ def settings_overrides() -> dict[str, Any]:
 @pytest.fixture
 async def server(tmp_path: Path, settings_overrides: dict[str, Any]) -> AsyncIterator[Server]:
     async with running_server(make_settings(tmp_path, **settings_overrides)) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedServer]:
+    """One production-mode node in a thread, shared by the fuzz tests (sync clients)."""
+    with server_in_thread(tmp_path_factory.mktemp("fuzz")) as running:
         yield running

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+import queue
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -14,10 +16,13 @@ import httpx
 import trio
 from trio_websocket import WebSocketConnection
 
+from safestream.accounts.auth import hash_password
 from safestream.chat_client import open_chat_socket
 from safestream.moderation.classifiers import KeywordClassifier
 from safestream.node import serve
 from safestream.settings import Settings
+from safestream.store import repo
+from safestream.store.database import Database
 
 SECRET = "test-secret-" + "x" * 40
 
@@ -173,3 +178,75 @@ async def raw_get(server: Server, path: str, headers: dict[str, str]) -> AsyncIt
         lines += [f"{key}: {value}" for key, value in headers.items()]
         await stream.send_all(("\r\n".join(lines) + "\r\n\r\n").encode())
         yield RawStream(stream)
+
+
+@dataclass
+class ThreadedServer:
+    """A real node in its own thread and Trio run, for synchronous clients (fuzzers).
+
+    Runs in production mode (no demo accounts, no fault injection), as an attacker
+    would meet it, with an admin and a viewer account made for the test.
+    """
+
+    url: str
+    settings: Settings
+    admin_token: str
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_token}"}
+
+
+FUZZ_ADMIN = ("fuzz_admin", "fuzz admin password")
+FUZZ_VIEWER = ("fuzz_viewer", "fuzz viewer password")
+
+
+@contextmanager
+def server_in_thread(tmp_path: Path, **overrides: Any) -> Iterator[ThreadedServer]:
+    """Start `serve` in a thread with its own `trio.run`; stop it orderly on exit."""
+    settings = make_settings(tmp_path, **{"mode": "production", **overrides})
+    handoff: queue.Queue[Any] = queue.Queue()
+
+    async def main() -> None:
+        shutdown = trio.Event()
+        async with trio.open_nursery() as nursery:
+            urls = await nursery.start(
+                partial(
+                    serve,
+                    settings,
+                    bind="127.0.0.1:0",
+                    classifier=KeywordClassifier(),
+                    shutdown=shutdown,
+                    handle_signals=False,
+                )
+            )
+            handoff.put((urls, trio.lowlevel.current_trio_token(), shutdown))
+
+    def run() -> None:
+        try:
+            trio.run(main)
+        except BaseException as exc:
+            handoff.put(exc)
+            raise
+
+    thread = threading.Thread(target=run, name="fuzz-server", daemon=True)
+    thread.start()
+    started = handoff.get(timeout=60)
+    if isinstance(started, BaseException):
+        raise started
+    urls, token, shutdown = started
+    try:
+        db = Database(settings.database_url, threads=1)
+        for (name, password), role in ((FUZZ_ADMIN, "admin"), (FUZZ_VIEWER, "viewer")):
+            hashed = hash_password(password, rounds=4)
+            db.run_sync(repo.create_user, name, f"{name}@ex.org", hashed, role)
+        db.dispose()
+        url = next(u for u in urls if u.startswith("http://127.0.0.1"))
+        login = httpx.post(
+            f"{url}/auth/login", data={"username": FUZZ_ADMIN[0], "password": FUZZ_ADMIN[1]}
+        )
+        login.raise_for_status()
+        yield ThreadedServer(url=url, settings=settings, admin_token=login.json()["access_token"])
+    finally:
+        trio.from_thread.run_sync(shutdown.set, trio_token=token)
+        thread.join(timeout=30)

@@ -1,4 +1,10 @@
-"""The `/docs` page: the OpenAPI document rendered as escaped HTML, no scripts."""
+"""The `/docs` page: the OpenAPI document rendered as escaped HTML, no scripts.
+
+Rendered once from the generated document: operations by tag, their parameters, body,
+answers and error codes, the WebSocket summary and every component schema. Its own
+Content-Security-Policy allows the shared stylesheet and the one inline style block (by
+hash), nothing else.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +15,9 @@ import json
 import re
 from typing import Any
 
-from safestream.web.openapi._base import (
-    Json,
-)
+__all__ = ["DOCS_CSP", "docs_html"]
 
-# ------------------------------------------------------------------------
+Json = dict[str, Any]
 
 DOCS_STYLE = """
 main.docs { max-width: 1100px; margin: 0 auto; padding: 1.5em; }
@@ -68,6 +72,8 @@ def _schema_html(schema: Json, depth: int = 0) -> str:
         return " | ".join(_e(json.dumps(v)) for v in schema["enum"])
     if "allOf" in schema:
         return " &amp; ".join(_schema_html(s, depth) for s in schema["allOf"])
+    if "anyOf" in schema:
+        return " | ".join(_schema_html(s, depth) for s in schema["anyOf"])
     kind = schema.get("type", "any")
     kinds = kind if isinstance(kind, list) else [kind]
     parts: list[str] = []
@@ -88,10 +94,14 @@ def _schema_html(schema: Json, depth: int = 0) -> str:
     return " | ".join(parts)
 
 
-def _bounds(schema: Json) -> str:
+def _bound_notes(schema: Json) -> list[str]:
     notes = []
+    for option in schema.get("anyOf", []):
+        if option.get("type") != "null":
+            notes.extend(_bound_notes(option))
     for key, label in (
         ("minimum", "min"),
+        ("exclusiveMinimum", "above"),
         ("maximum", "max"),
         ("minLength", "min length"),
         ("maxLength", "max length"),
@@ -101,8 +111,12 @@ def _bounds(schema: Json) -> str:
         ("default", "default"),
     ):
         if key in schema:
-            notes.append(f"{label} {schema[key]}")
-    return _e(", ".join(notes))
+            notes.append(f"{label} {json.dumps(schema[key])}")
+    return notes
+
+
+def _bounds(schema: Json) -> str:
+    return _e(", ".join(_bound_notes(schema)))
 
 
 def _param_rows(params: list[Json]) -> str:

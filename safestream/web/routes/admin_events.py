@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import trio
 from quart import Blueprint, Response, websocket
@@ -18,7 +18,7 @@ from safestream.accounts.auth import Role
 from safestream.chat.protocol import CloseCode
 from safestream.moderation.feed import FeedEvent, Subscribe
 from safestream.store.records import UserRecord
-from safestream.web.deps import ApiError, event_stream, user_from_token
+from safestream.web.deps import ApiError, documented, event_stream, user_from_token
 from safestream.web.socket_auth import NoToken, token_from_first_frame
 
 if TYPE_CHECKING:
@@ -27,12 +27,21 @@ if TYPE_CHECKING:
 __all__ = ["events_routes"]
 
 
-def events_routes(
-    bp: Blueprint, ctx: AppContext, moderator: Callable[[], Awaitable[UserRecord]]
-) -> None:
+Decorator = Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]
+
+
+def events_routes(bp: Blueprint, ctx: AppContext, moderator: Decorator) -> None:
+    """Add the feed's routes to the admin blueprint; `moderator` checks the role."""
+
     @bp.get("/events")
-    async def events() -> Response:
-        await moderator()
+    @documented("moderation", {503: ["unavailable"]}, content="text/event-stream")
+    @moderator
+    async def events(user: UserRecord) -> Response:
+        """The moderators' live feed (Server-Sent Events)
+
+        Events `message`, `held`, `action`, and `metrics` every second. A subscriber
+        that falls a whole queue behind is dropped; reconnect.
+        """
         channel = await _subscribe(ctx)
         if channel is None:
             raise ApiError(503, "unavailable", "the moderator feed is busy or restarting")

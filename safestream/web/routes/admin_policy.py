@@ -1,8 +1,8 @@
 """`/api/admin/rooms/<room>/policy`: read and replace a room's moderation policy.
 
-A PUT validates the whole policy, stores it with the next version number (so every
-stored decision can name the policy that made it), applies it to the running room at
-once and writes an audit entry.
+A PUT validates the whole policy (its model, then `RoomPolicy`'s own rules), stores it
+with the next version number (so every stored decision can name the policy that made
+it) in the same transaction as its audit row, then applies it to the running room.
 """
 
 from __future__ import annotations
@@ -11,22 +11,26 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from quart import Blueprint
+from quart_schema import document_response, validate_request
 
 from actors import ActorError
 from safestream.chat.room_messages import SetPolicy
-from safestream.chat.room_supervisor import InvalidRoom, running_room, validate_room_name
+from safestream.chat.room_supervisor import running_room
 from safestream.moderation.policy import PolicyError, RoomPolicy
 from safestream.store import repo
 from safestream.store.errors import StalePolicyVersion
-from safestream.store.records import UserRecord
-from safestream.web.deps import ApiError, json_body
+from safestream.store.records import ActionRow, UserRecord
+from safestream.web.deps import ApiError, documented, room_name
+from safestream.web.models import PolicyUpdate
+from safestream.web.models.responses import Policy
+from safestream.web.routes.audited import applied_and_audited
 
 if TYPE_CHECKING:
     from safestream.web.context import AppContext
 
 __all__ = ["current_policy", "policy_routes"]
 
-Audit = Callable[..., Awaitable[None]]
+Decorator = Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]
 
 
 async def current_policy(ctx: AppContext, room: str) -> RoomPolicy:
@@ -41,30 +45,48 @@ async def current_policy(ctx: AppContext, room: str) -> RoomPolicy:
     )
 
 
-def policy_routes(
-    bp: Blueprint,
-    ctx: AppContext,
-    moderator: Callable[[], Awaitable[UserRecord]],
-    audit: Audit,
-) -> None:
+def policy_routes(bp: Blueprint, ctx: AppContext, moderator: Decorator) -> None:
+    """Add the policy routes to the admin blueprint; `moderator` checks the role."""
+
     @bp.get("/rooms/<room>/policy")
-    async def get_policy(room: str) -> dict[str, Any]:
-        await moderator()
-        return (await current_policy(ctx, _room(room))).to_dict()
+    @documented("policy", {422: ["invalid_room"]})
+    @moderator
+    @document_response(Policy)
+    async def get_policy(room: str, user: UserRecord) -> dict[str, Any]:
+        """Read a room's moderation policy
+
+        The stored policy, or the default one (version 1).
+        """
+        return (await current_policy(ctx, room_name(room))).to_dict()
 
     @bp.put("/rooms/<room>/policy")
-    async def put_policy(room: str) -> dict[str, Any]:
-        mod = await moderator()
-        name = _room(room)
-        body = await json_body()
-        body.pop("version", None)
+    @documented(
+        "policy",
+        {409: ["stale_policy"], 422: ["invalid_room", "invalid_policy"], 503: ["not_saved"]},
+    )
+    @moderator
+    @validate_request(PolicyUpdate)
+    @document_response(Policy)
+    async def put_policy(room: str, data: PolicyUpdate, user: UserRecord) -> dict[str, Any]:
+        """Replace a room's moderation policy
+
+        Validates the whole policy, stores it as version + 1 and audits it in one
+        transaction, then applies it to the running room at once. Unknown fields are
+        refused; omitted ones take their defaults.
+        """
+        name = room_name(room)
         old = await current_policy(ctx, name)
+        fields = data.model_dump(exclude_unset=True, exclude={"version"})
         try:
-            policy = RoomPolicy.from_dict({**body, "version": old.version + 1})
+            policy = RoomPolicy.from_dict({**fields, "version": old.version + 1})
         except PolicyError as exc:
             raise ApiError(422, "invalid_policy", str(exc)) from exc
+        document = policy.to_dict()
+        audit = ActionRow(actor=user.username, action="policy", room=name, detail=document)
         try:
-            await ctx.db.run(repo.save_room_policy, name, policy.to_dict(), policy.version)
+            await applied_and_audited(
+                ctx, lambda s: repo.save_room_policy(s, name, document, policy.version), audit
+            )
         except StalePolicyVersion as exc:
             raise ApiError(409, "stale_policy", "the policy changed meanwhile; reload") from exc
         ref = running_room(ctx.system.registry, name)
@@ -73,12 +95,4 @@ def policy_routes(
                 ref.tell_nowait(SetPolicy(policy))
             except ActorError:
                 pass  # a starting room reads the stored policy itself
-        await audit(mod.username, "policy", None, room=name, detail=policy.to_dict())
-        return policy.to_dict()
-
-
-def _room(room: str) -> str:
-    try:
-        return validate_room_name(room)
-    except InvalidRoom as exc:
-        raise ApiError(422, "invalid_room", str(exc)) from exc
+        return document

@@ -14,13 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from quart import Blueprint, Response
+from quart_schema import document_response, validate_querystring, validate_response
 
 from safestream.accounts.auth import Role
 from safestream.chat.frames import ChatMessage, chat_frame
-from safestream.chat.room_supervisor import InvalidRoom, running_rooms, validate_room_name
+from safestream.chat.room_supervisor import running_rooms
 from safestream.cluster.agent import cluster_document
 from safestream.store import repo
-from safestream.web.deps import ApiError, current_user, event_stream, int_arg
+from safestream.store.records import UserRecord
+from safestream.web.deps import authenticated, documented, event_stream, room_name
+from safestream.web.models import HistoryQuery, StreamQuery
+from safestream.web.models.responses import Health, History, Metrics, RoomInfo, RoomList
 
 if TYPE_CHECKING:
     from safestream.web.context import AppContext
@@ -34,17 +38,32 @@ def api_blueprint(ctx: AppContext) -> Blueprint:
     bp = Blueprint("api", __name__)
 
     @bp.get("/health")
-    async def health() -> dict[str, Any]:
+    @documented("monitoring")
+    @validate_response(Health)
+    async def health() -> Health:
+        """Liveness of the actor tree"""
         status = ctx.system.snapshot()["status"]
-        return {"status": "ok" if status == "running" else status}
+        return Health(status="ok" if status == "running" else status)
 
     @bp.get("/metrics")
+    @documented("monitoring")
+    @document_response(Metrics)
     async def metrics() -> dict[str, Any]:
-        """Cluster totals (the original fields first) and `nodes`, each node's own."""
+        """Counters as JSON
+
+        The original's viewer_count, gift_count, toxic_pct, and more.
+        Cluster totals (the original fields first) and `nodes`, each node's own.
+        """
         return cluster_document(ctx.metrics_document(), await ctx.cluster.view())
 
     @bp.get("/metrics/prometheus")
+    @documented("monitoring", content="text/plain")
     async def prometheus() -> Response:
+        """Counters in Prometheus text format
+
+        Messages, decisions, refusals, the moderation latency histogram, queue depths,
+        drops and restarts.
+        """
         cluster = cluster_document(ctx.metrics_document(), await ctx.cluster.view())
         gauges: dict[str, float] = {
             "viewers": ctx.limits.total,
@@ -58,30 +77,39 @@ def api_blueprint(ctx: AppContext) -> Blueprint:
         return Response(ctx.metrics.exposition(gauges), content_type=CONTENT_TYPE_LATEST)
 
     @bp.get("/api/rooms")
-    async def rooms() -> dict[str, Any]:
-        return {
-            "rooms": [
-                {"name": name, "viewers": info.get("members", 0), "seq": info.get("seq", 0)}
+    @documented("rooms")
+    @validate_response(RoomList)
+    async def rooms() -> RoomList:
+        """Running rooms"""
+        return RoomList(
+            rooms=[
+                RoomInfo(name=name, viewers=info.get("members", 0), seq=info.get("seq", 0))
                 for name, info in _room_infos(ctx)
             ]
-        }
+        )
 
     @bp.get("/api/rooms/<room>/history")
-    async def history(room: str) -> dict[str, Any]:
-        await current_user(ctx)
-        try:
-            validate_room_name(room)
-        except InvalidRoom as exc:
-            raise ApiError(422, "invalid_room", str(exc)) from exc
-        limit = int_arg("limit", 50, 1, 500)
-        after = int_arg("after_seq", 0, 0, 2**62)
-        records = await ctx.db.run(repo.room_history, room, limit, after or None)
-        return {"room": room, "messages": [chat_frame(ChatMessage.from_record(r)) for r in records]}
+    @documented("rooms", {422: ["invalid_room"]})
+    @authenticated(ctx)
+    @validate_querystring(HistoryQuery)
+    @document_response(History)
+    async def history(room: str, query_args: HistoryQuery, user: UserRecord) -> dict[str, Any]:
+        """A room's stored messages"""
+        name = room_name(room)
+        after = query_args.after_seq or None
+        records = await ctx.db.run(repo.room_history, name, query_args.limit, after)
+        return {"room": name, "messages": [chat_frame(ChatMessage.from_record(r)) for r in records]}
 
     @bp.get("/api/actors")
-    async def actors() -> dict[str, Any]:
-        """This node's tree; under `cluster`, every other live node's latest tree."""
-        await current_user(ctx, Role.MODERATOR)
+    @documented("monitoring")
+    @authenticated(ctx, Role.MODERATOR)
+    async def actors(user: UserRecord) -> dict[str, Any]:
+        """The supervision tree snapshot
+
+        Per actor: name, path, kind, status, restarts, last error, mailbox depth and
+        capacity, messages handled, uptime, its `info` and its children.
+        Under `cluster`, every other live node's latest tree.
+        """
         others = await ctx.cluster.view()
         return {
             **ctx.system.snapshot(),
@@ -90,9 +118,16 @@ def api_blueprint(ctx: AppContext) -> Blueprint:
         }
 
     @bp.get("/api/actors/stream")
-    async def actors_stream() -> Response:
-        await current_user(ctx, Role.MODERATOR)
-        interval = max(MIN_STREAM_INTERVAL, float(int_arg("interval_ms", 500, 100, 60000)) / 1000)
+    @documented("monitoring", content="text/event-stream")
+    @authenticated(ctx, Role.MODERATOR)
+    @validate_querystring(StreamQuery)
+    async def actors_stream(query_args: StreamQuery, user: UserRecord) -> Response:
+        """The supervision tree, live (Server-Sent Events)
+
+        An event `snapshot` (the tree as JSON) whenever the tree changes, checked every
+        interval_ms.
+        """
+        interval = max(MIN_STREAM_INTERVAL, query_args.interval_ms / 1000)
         system = ctx.system
 
         async def events() -> AsyncIterator[bytes]:

@@ -1,5 +1,10 @@
 """Gifts: `POST /api/gift` (original body `{"gift_id","amount"}`), the top-gifters board.
 
+A gift is a chat-visible action by the logged-in user: banned and muted users cannot
+send one, the sender is always the account (a `from` in the body is ignored), the amount
+is 1..`MAX_AMOUNT`, each user may send `GIFTS_PER_MINUTE` (429 with Retry-After beyond),
+and only to a room that is running (404 otherwise: a gift never creates a room).
+
 Example:
     curl -X POST localhost:8000/api/gift -H "Authorization: Bearer $TOKEN" \
          -H 'Content-Type: application/json' -d '{"gift_id":2,"amount":5}'
@@ -9,14 +14,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from quart import Blueprint, request
+import trio
+from quart import Blueprint
+from quart_schema import (
+    document_response,
+    validate_querystring,
+    validate_request,
+    validate_response,
+)
 
 from actors import ActorError
-from safestream.accounts.auth import Role
 from safestream.chat.gifts import SendGift
-from safestream.chat.room_supervisor import InvalidRoom, validate_room_name
+from safestream.chat.limits import KeyedRateLimiter
+from safestream.chat.room_supervisor import running_room
 from safestream.store import repo
-from safestream.web.deps import ApiError, current_user, int_arg, json_body
+from safestream.store.records import UserRecord
+from safestream.web.deps import ApiError, authenticated, documented, is_muted
+from safestream.web.models import GiftRequest, TopQuery
+from safestream.web.models.responses import GiftFrame, TopGifter, TopGifters
 
 if TYPE_CHECKING:
     from safestream.web.context import AppContext
@@ -26,23 +41,42 @@ __all__ = ["gift_blueprint"]
 
 def gift_blueprint(ctx: AppContext) -> Blueprint:
     bp = Blueprint("gifts", __name__)
+    per_minute = ctx.settings.gifts_per_minute
+    # Owned by this app's blueprint; LRU-bounded like the login limiter.
+    limiter = KeyedRateLimiter(rate=per_minute / 60.0, burst=per_minute)
 
     @bp.post("/api/gift")
-    async def send_gift() -> dict[str, Any]:
-        user = await current_user(ctx)
-        body = await json_body()
-        sender = body.get("from", user.username)
-        if sender != user.username and not Role(user.role).allows(Role.MODERATOR):
-            raise ApiError(403, "forbidden", "you can only send gifts as yourself")
-        try:
-            gift = SendGift(
-                room=validate_room_name(str(body.get("room", "main"))),
-                sender=str(sender),
-                gift_id=_int(body, "gift_id"),
-                amount=_int(body, "amount", 1),
+    @documented(
+        "gifts",
+        {
+            403: ["banned", "muted"],
+            404: ["room_not_found"],
+            429: ["too_many_gifts"],
+            503: ["unavailable"],
+        },
+    )
+    @authenticated(ctx)
+    @validate_request(GiftRequest)
+    @document_response(GiftFrame)
+    async def send_gift(data: GiftRequest, user: UserRecord) -> dict[str, Any]:
+        """Send a gift (also broadcast to the room)
+
+        The sender is the logged-in account. Banned or muted users are refused (403), a
+        room that is not running is 404, and each user may send GIFTS_PER_MINUTE gifts
+        (429 with Retry-After beyond).
+        """
+        if is_muted(ctx, user):
+            raise ApiError(403, "muted", "you are muted")
+        if running_room(ctx.system.registry, data.room) is None:
+            raise ApiError(404, "room_not_found", f"room {data.room!r} is not running")
+        wait = limiter.take(user.username, now=trio.current_time())
+        if wait:
+            raise ApiError(
+                429, "too_many_gifts", f"too many gifts, retry in {wait:.0f} seconds", wait
             )
-        except (ValueError, InvalidRoom) as exc:
-            raise ApiError(422, "invalid_gift", str(exc)) from exc
+        gift = SendGift(
+            room=data.room, sender=user.username, gift_id=data.gift_id, amount=data.amount
+        )
         ref = ctx.system.lookup("gifts")
         if ref is None:
             raise ApiError(503, "unavailable", "gifts are restarting, try again")
@@ -53,16 +87,12 @@ def gift_blueprint(ctx: AppContext) -> Blueprint:
         return frame
 
     @bp.get("/api/gifts/top")
-    async def top() -> dict[str, Any]:
-        room = request.args.get("room") or None
-        rows = await ctx.db.run(repo.top_gifters, int_arg("limit", 10, 1, 100), room)
-        return {"top": [{"user": user, "amount": amount} for user, amount in rows]}
+    @documented("gifts")
+    @validate_querystring(TopQuery)
+    @validate_response(TopGifters)
+    async def top(query_args: TopQuery) -> TopGifters:
+        """Top gifters"""
+        rows = await ctx.db.run(repo.top_gifters, query_args.limit, query_args.room)
+        return TopGifters(top=[TopGifter(user=user, amount=amount) for user, amount in rows])
 
     return bp
-
-
-def _int(body: dict[str, Any], key: str, default: int | None = None) -> int:
-    value = body.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{key} must be an integer")
-    return value

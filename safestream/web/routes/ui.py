@@ -19,8 +19,9 @@ from pathlib import Path
 
 import trio
 from quart import Blueprint, Response
+from quart_schema import hide
 
-from safestream.web.deps import ApiError
+from safestream.web.deps import ApiError, documented
 
 __all__ = ["CONTENT_SECURITY_POLICY", "UI_DIR", "ui_blueprint"]
 
@@ -70,14 +71,19 @@ def ui_blueprint(ui_dir: Path = UI_DIR) -> Blueprint:
     root = ui_dir.resolve()
 
     @bp.get("/")
+    @documented("ui", content="text/html")
     async def login_page() -> Response:
+        """The log-in / register page"""
         return await _serve(root, "index.html")
 
     @bp.get("/chat")
+    @documented("ui", content="text/html")
     async def chat_page() -> Response:
+        """The stream page (chat client)"""
         return await _serve(root, "chat.html")
 
     @bp.get("/ui/<path:path>")
+    @hide  # the client's own files: not part of the API
     async def static_file(path: str) -> Response:
         return await _serve(root, path)
 
