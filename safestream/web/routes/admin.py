@@ -34,6 +34,7 @@ from safestream.chat.frames import notice_frame
 from safestream.chat.protocol import CloseCode
 from safestream.chat.room_messages import Broadcast, CloseUser
 from safestream.chat.room_supervisor import running_rooms
+from safestream.cluster.agent import Control
 from safestream.store import repo
 from safestream.store.records import ActionRow, UserRecord
 from safestream.web.deps import ApiError, authenticated, documented
@@ -70,6 +71,8 @@ def admin_blueprint(ctx: AppContext) -> Blueprint:
     moderator = authenticated(ctx, Role.MODERATOR)
 
     async def close_everywhere(user: str, code: int, reason: str) -> int:
+        """Close the user's sockets here, and tell the other nodes to close theirs."""
+        ctx.cluster.announce(Control("close_user", user, {"code": code, "reason": reason}))
         closed = 0
         for _name, room in running_rooms(ctx.system.registry):
             try:
@@ -117,6 +120,7 @@ def admin_blueprint(ctx: AppContext) -> Blueprint:
         )
         await applied_and_audited(ctx, lambda s: repo.set_mute(s, target.username, stored), audit)
         ctx.sanctions.mute_until(target.username, until)
+        ctx.cluster.announce(Control("mute", target.username, {"until": until}))
         for name, room in running_rooms(ctx.system.registry):
             notice = notice_frame(name, "timeout", user=target.username, until=until)
             try:
@@ -136,6 +140,7 @@ def admin_blueprint(ctx: AppContext) -> Blueprint:
         audit = row(user, "unmute", target.username, reason=data.reason.strip())
         await applied_and_audited(ctx, lambda s: repo.set_mute(s, target.username, None), audit)
         ctx.sanctions.unmute(target.username)
+        ctx.cluster.announce(Control("unmute", target.username))
         return out.UserStatus(status="unmuted", username=target.username)
 
     @bp.post("/ban")
@@ -159,6 +164,7 @@ def admin_blueprint(ctx: AppContext) -> Blueprint:
             ctx, lambda s: repo.set_ban(s, target.username, until, reason), audit
         )
         ctx.sanctions.ban(target.username, until.timestamp())
+        ctx.cluster.announce(Control("ban", target.username, {"until": until.timestamp()}))
         closed = await close_everywhere(target.username, CloseCode.BANNED, "banned")
         return out.BanResult(
             username=target.username,
@@ -179,6 +185,7 @@ def admin_blueprint(ctx: AppContext) -> Blueprint:
             ctx, lambda s: repo.set_ban(s, target.username, None, None), audit
         )
         ctx.sanctions.unban(target.username)
+        ctx.cluster.announce(Control("unban", target.username))
         return out.UserStatus(status="unbanned", username=target.username)
 
     @bp.post("/reset_metrics")
@@ -189,6 +196,7 @@ def admin_blueprint(ctx: AppContext) -> Blueprint:
         """Zero the counters"""
         await applied_and_audited(ctx, None, row(user, "reset_metrics", None))
         ctx.metrics.reset()
+        ctx.cluster.announce(Control("reset_metrics"))
         return out.Status(status="metrics reset")
 
     @bp.get("/audit")

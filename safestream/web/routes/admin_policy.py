@@ -16,6 +16,7 @@ from quart_schema import document_response, validate_request
 from actors import ActorError
 from safestream.chat.room_messages import SetPolicy
 from safestream.chat.room_supervisor import running_room
+from safestream.cluster.agent import Control
 from safestream.moderation.policy import PolicyError, RoomPolicy
 from safestream.store import repo
 from safestream.store.errors import StalePolicyVersion
@@ -89,6 +90,7 @@ def policy_routes(bp: Blueprint, ctx: AppContext, moderator: Decorator) -> None:
             )
         except StalePolicyVersion as exc:
             raise ApiError(409, "stale_policy", "the policy changed meanwhile; reload") from exc
+        ctx.cluster.announce(Control("policy", name, {"policy": document}))
         ref = running_room(ctx.system.registry, name)
         if ref is not None:
             try:
