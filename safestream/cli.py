@@ -52,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the chat server")
     serve.add_argument("--host", help="bind address (APP_HOST)")
     serve.add_argument("--port", type=int, help="port (APP_PORT)")
+    serve.add_argument(
+        "--workers", type=int, help="node processes sharing the port (WORKERS; needs a broker)"
+    )
+    serve.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     serve.set_defaults(handler=_serve)
     dash = sub.add_parser("dashboard", help="run the moderator dashboard (Panel)")
     dash.set_defaults(handler=_dashboard)
@@ -92,6 +96,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     changes = {k: v for k, v in (("app_host", args.host), ("app_port", args.port)) if v}
     settings = settings.replace(**changes) if changes else settings
+    workers = args.workers or settings.workers
+    if workers > 1 and not args.worker:
+        from safestream.workers import run_workers
+
+        print(f"SafeStream: {workers} workers on http://{settings.app_host}:{settings.app_port}")
+        return run_workers(settings, workers)
     print(f"SafeStream ({settings.mode} mode) on http://{settings.app_host}:{settings.app_port}")
     trio.run(serve, settings)
     return 0

@@ -256,6 +256,7 @@ def hypercorn_config(settings: Settings, bind: str | None = None) -> Config:
     config.websocket_max_message_size = settings.max_frame_bytes
     config.accesslog = None
     config.graceful_timeout = 5.0
+    config.workers = settings.workers  # > 1: bind with SO_REUSEPORT beside the others
     return config
 
 

@@ -141,6 +141,9 @@ class Settings(BaseSettings):
     allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()
     fault_injection: bool = False  # FAULT_INJECTION: admins may crash actors (always in demo)
     broker_url: str = "memory://"  # BROKER_URL: memory:// | redis://... | nats://...
+    # WORKERS: node processes on this machine sharing APP_PORT (SO_REUSEPORT); > 1 needs a
+    # Redis or NATS BROKER_URL
+    workers: PositiveInt = 1
     # BROKER_NAMESPACE: prefix of every subject and lease (one cluster per namespace)
     broker_namespace: str = "safestream"
     node_id: str = ""  # NODE_ID: name of this node on the broker (random when empty)

@@ -12,6 +12,7 @@ SECRET = "s" * 32
 # The bounds and rates where 0 would mean "nothing works" or a busy loop.
 POSITIVE = (
     "MAX_CONNECTIONS",
+    "WORKERS",
     "MAX_CONNECTIONS_PER_USER",
     "MAX_CONNECTIONS_PER_IP",
     "MAX_USERNAME_LENGTH",

@@ -15,7 +15,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 import trio
-from conftest import AppProcess, free_port
+from conftest import AppProcess, free_port, serve_command
 
 from safestream.chat_client import open_chat_socket
 
@@ -157,3 +157,37 @@ async def test_cluster_wide_mute_metrics_and_a_room_that_outlives_its_owner(
     finally:
         for node in (a, b):
             node.stop()
+
+
+async def test_two_worker_processes_share_one_port_and_the_rooms(
+    tmp_path: Path, schema: str
+) -> None:
+    node = AppProcess(
+        data_dir=tmp_path,
+        port=free_port(),
+        command=[*serve_command(), "--workers", "2"],
+        extra_env={
+            "DATABASE_URL": f"{POSTGRES}?options=-csearch_path%3D{schema}",
+            "BROKER_URL": BROKERS["redis"],
+            "BROKER_NAMESPACE": f"e2e{secrets.token_hex(4)}",
+            "NODE_ID": "w",
+        },
+    )
+    node.start()
+    try:
+        async with httpx.AsyncClient(base_url=node.url) as http:
+            with trio.fail_after(15):
+                while len((metrics := (await http.get("/metrics")).json())["nodes"]) < 2:  # noqa: ASYNC110 - the workers' heartbeats
+                    await trio.sleep(0.2)
+            assert set(metrics["nodes"]) == {"w-0", "w-1"}
+        async with (
+            open_chat_socket(ws_url(node, "demo_user")) as ws_a,
+            open_chat_socket(ws_url(node, "chat_viewer")) as ws_b,
+        ):
+            ann, bob = Viewer(ws_a), Viewer(ws_b)
+            await ann.next("history")
+            await bob.next("history")
+            await ann.chat("across workers")
+            assert (await bob.next("chat"))["message"] == "across workers"
+    finally:
+        assert node.stop(signal.SIGTERM) == 0
