@@ -36,7 +36,7 @@ ARG TORCH_PIP_ARGS=""
 RUN pip install $TORCH_PIP_ARGS torch==2.13.0
 
 COPY --from=wheel /wheels /wheels
-RUN wheel="$(ls /wheels/safestream-*.whl)" && pip install "${wheel}[ml,dash]" && rm -rf /wheels
+RUN wheel="$(ls /wheels/safestream-*.whl)" && pip install "${wheel}[ml,dash,broker]" && rm -rf /wheels
 
 RUN mkdir -p /app/data && chown safestream /app/data
 USER safestream

@@ -95,7 +95,11 @@ class NodeParts:
     def create(cls, settings: Settings, classifier: Classifier) -> NodeParts:
         return cls(
             settings=settings,
-            db=Database(settings.database_url, threads=settings.db_threads),
+            db=Database(
+                settings.database_url,
+                threads=settings.db_threads,
+                statement_timeout_ms=settings.db_statement_timeout_ms,
+            ),
             classifier=classifier,
             metrics=Metrics(),
             sanctions=Sanctions(),

@@ -136,6 +136,8 @@ class Settings(BaseSettings):
     store_batch_size: PositiveInt = 256  # STORE_BATCH_SIZE: rows per group commit
     store_flush_ms: NonNegativeFloat = 5.0  # STORE_FLUSH_MS: wait for more rows before committing
     store_queue_size: PositiveInt = 8192  # STORE_QUEUE_SIZE: writer mailbox
+    # DB_STATEMENT_TIMEOUT_MS: PostgreSQL statement_timeout of every connection
+    db_statement_timeout_ms: PositiveInt = 10_000
     db_threads: PositiveInt = 4  # DB_THREADS: worker threads for SQLAlchemy sessions
     # ALLOWED_ORIGINS: comma list; empty = same host
     allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()

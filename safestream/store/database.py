@@ -26,9 +26,12 @@ T = TypeVar("T")
 class Database:
     """An engine, its session factory and the limiter its worker threads run under."""
 
-    def __init__(self, url: str, *, threads: int) -> None:
+    def __init__(self, url: str, *, threads: int, statement_timeout_ms: int = 0) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        # One pooled connection per worker thread: never more sessions than threads.
+        self.engine = make_engine(
+            url, statement_timeout_ms=statement_timeout_ms, pool_size=max(1, threads)
+        )
         self._sessions = session_factory(self.engine)
         self.limiter = trio.CapacityLimiter(max(1, threads))
 

@@ -19,6 +19,7 @@ of failing with ``database is locked``.
 
 from __future__ import annotations
 
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,14 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
         cursor.close()
 
 
-def make_engine(url: str | URL, *, echo: bool = False, **kwargs: Any) -> Engine:
+def make_engine(
+    url: str | URL,
+    *,
+    echo: bool = False,
+    statement_timeout_ms: int = 0,
+    pool_size: int | None = None,
+    **kwargs: Any,
+) -> Engine:
     """Create the engine for ``url`` (SQLite file or memory, or PostgreSQL).
 
     For a SQLite file the parent directory is created (``sqlite:///data/x.db`` works on
@@ -94,6 +102,10 @@ def make_engine(url: str | URL, *, echo: bool = False, **kwargs: Any) -> Engine:
     Args:
         url: database URL; see :func:`normalize_url`.
         echo: log SQL statements.
+        statement_timeout_ms: PostgreSQL's ``statement_timeout`` for every connection (0:
+            the server's default).
+        pool_size: PostgreSQL connections kept open (no overflow beyond it: the app runs
+            at most that many sessions at once, one per database worker thread).
         **kwargs: passed on to :func:`sqlalchemy.create_engine` (e.g. ``pool_size``).
     """
     parsed = normalize_url(url)
@@ -106,7 +118,21 @@ def make_engine(url: str | URL, *, echo: bool = False, **kwargs: Any) -> Engine:
         engine = create_engine(parsed, echo=echo, **{**options, **kwargs})
         event.listen(engine, "connect", _on_sqlite_connect)
         return engine
-    return create_engine(parsed, echo=echo, pool_pre_ping=True, **kwargs)
+    if pool_size is not None:
+        kwargs = {"pool_size": pool_size, "max_overflow": 0, **kwargs}
+    engine = create_engine(parsed, echo=echo, pool_pre_ping=True, **kwargs)
+    if statement_timeout_ms:
+        event.listen(engine, "connect", partial(_on_postgres_connect, statement_timeout_ms))
+    return engine
+
+
+def _on_postgres_connect(statement_timeout_ms: int, dbapi_connection: Any, _record: Any) -> None:
+    """Bound every statement, so a stuck query frees its worker thread (and the writer
+    answers its askers) instead of holding them."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"SET statement_timeout = {int(statement_timeout_ms)}")
+    cursor.close()
+    dbapi_connection.commit()
 
 
 def alembic_config(engine: Engine | None = None) -> Config:

@@ -154,3 +154,20 @@ async def test_concurrent_writer_threads_share_the_database(
             nursery.start_soon(one, n)
     with sessions() as s:
         assert store.gift_count(s) == 200
+
+
+@pytest.mark.postgres
+def test_postgres_statement_timeout_cancels_a_stuck_query(postgres_admin: sa.Engine) -> None:
+    engine = store.make_engine(
+        postgres_admin.url.render_as_string(hide_password=False),
+        statement_timeout_ms=200,
+        pool_size=1,
+    )
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SHOW statement_timeout")).scalar() == "200ms"
+            with pytest.raises(sa.exc.OperationalError, match="statement timeout"):
+                conn.execute(sa.text("SELECT pg_sleep(2)"))
+        assert engine.pool.size() == 1
+    finally:
+        engine.dispose()
