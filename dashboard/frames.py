@@ -63,19 +63,29 @@ def tree_rows(snapshot: Mapping[str, Any]) -> list[dict[str, Any]]:
     Each row has: path, parent (path or ""), name, kind, depth, status, colour, restarts,
     handled, uptime, mailbox depth/capacity/fill (0..1)/dropped/policy, last_error
     ("Type: message" or "") and error_at, and label (the name indented by depth).
+
+    A cluster's other nodes (the snapshot's `cluster`, `{node: tree}`) follow this node's
+    tree, each row's path prefixed with `<node>:` so every path stays unique.
     """
+    rows = _rows(snapshot, "")
+    for node, tree in sorted((snapshot.get("cluster") or {}).items()):
+        rows += _rows(tree, f"{node}:")
+    return rows
+
+
+def _rows(snapshot: Mapping[str, Any], prefix: str) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     stack: list[tuple[Mapping[str, Any], int, str]] = [(snapshot, 0, "")]
     while stack:
         node, depth, parent = stack.pop()
-        rows.append(_tree_row(node, depth, parent))
+        rows.append(_tree_row(node, depth, parent, prefix))
         children = node.get("children") or []
         path = rows[-1]["path"]
         stack.extend((child, depth + 1, path) for child in reversed(children))
     return rows
 
 
-def _tree_row(node: Mapping[str, Any], depth: int, parent: str) -> dict[str, Any]:
+def _tree_row(node: Mapping[str, Any], depth: int, parent: str, prefix: str) -> dict[str, Any]:
     name = str(node.get("name", "?"))
     mailbox = node.get("mailbox") or {}
     capacity = int(mailbox.get("capacity") or 0)
@@ -83,7 +93,7 @@ def _tree_row(node: Mapping[str, Any], depth: int, parent: str) -> dict[str, Any
     error = node.get("last_error") or None
     status = str(node.get("status", "unknown"))
     return {
-        "path": str(node.get("path") or f"{parent}/{name}"),
+        "path": prefix + str(node.get("path") or f"{parent}/{name}").removeprefix(prefix),
         "parent": parent,
         "name": name,
         "kind": str(node.get("kind", "")),

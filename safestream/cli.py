@@ -14,6 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import httpx
 import trio
@@ -138,14 +139,22 @@ def _tree(settings: Settings, args: argparse.Namespace) -> int:
             print(f"safestream: {response.status_code} {response.text}", file=sys.stderr)
             return 1
         snapshot = response.json()
-        print(json.dumps(snapshot, indent=2) if args.json else format_tree(snapshot))
+        print(json.dumps(snapshot, indent=2) if args.json else _cluster_trees(snapshot))
         return 0
     with httpx.stream("GET", f"{url}/api/actors/stream", headers=headers, timeout=None) as stream:
         for line in stream.iter_lines():
             if line.startswith("data: "):
                 snapshot = json.loads(line.removeprefix("data: "))
-                print("\033[2J\033[H" + format_tree(snapshot), flush=True)
+                print("\033[2J\033[H" + _cluster_trees(snapshot), flush=True)
     return 0
+
+
+def _cluster_trees(snapshot: dict[str, Any]) -> str:
+    """This node's tree, then each other node's, under a `node <name>` heading."""
+    parts = [f"node {snapshot.get('node', '?')}\n{format_tree(snapshot)}"]
+    for node, tree in sorted((snapshot.get("cluster") or {}).items()):
+        parts.append(f"node {node}\n{format_tree(tree)}")
+    return "\n".join(parts)
 
 
 def _database(settings: Settings) -> Database:

@@ -306,3 +306,22 @@ def test_build_policy_rejects_bad_values(change: str | None, fields: dict[str, A
         bands.loc[0, "category"] = " "
     with pytest.raises(ValueError):
         build_policy(POLICY, thresholds, bands, "", **fields)
+
+
+def test_tree_rows_list_every_node_of_a_cluster_with_unique_paths() -> None:
+    def tree(name: str) -> dict[str, object]:
+        return {
+            "name": "safestream", "path": "/safestream", "kind": "supervisor",
+            "status": "running", "children": [
+                {"name": name, "path": f"/safestream/{name}", "kind": "room", "status": "running"}
+            ],
+        }  # fmt: skip
+
+    rows = tree_rows({**tree("store"), "node": "a", "cluster": {"b": tree("rooms")}})
+    assert [row["path"] for row in rows] == [
+        "/safestream",
+        "/safestream/store",
+        "b:/safestream",
+        "b:/safestream/rooms",
+    ]
+    assert rows[3]["parent"] == "b:/safestream"

@@ -12,10 +12,12 @@ import json
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+import trio
 from prometheus_client import CONTENT_TYPE_LATEST
 from quart import Blueprint, Response
 from quart_schema import document_response, validate_querystring, validate_response
 
+from actors.introspection import snapshot_fingerprint
 from safestream.accounts.auth import Role
 from safestream.chat.frames import ChatMessage, chat_frame
 from safestream.chat.room_supervisor import running_rooms
@@ -110,12 +112,7 @@ def api_blueprint(ctx: AppContext) -> Blueprint:
         capacity, messages handled, uptime, its `info` and its children.
         Under `cluster`, every other live node's latest tree.
         """
-        others = await ctx.cluster.view()
-        return {
-            **ctx.system.snapshot(),
-            "node": ctx.metrics_document()["node"],
-            "cluster": {node: beat["tree"] for node, beat in others.items() if beat["tree"]},
-        }
+        return await _trees(ctx)
 
     @bp.get("/api/actors/stream")
     @documented("monitoring", content="text/event-stream")
@@ -124,19 +121,39 @@ def api_blueprint(ctx: AppContext) -> Blueprint:
     async def actors_stream(query_args: StreamQuery, user: UserRecord) -> Response:
         """The supervision tree, live (Server-Sent Events)
 
-        An event `snapshot` (the tree as JSON) whenever the tree changes, checked every
-        interval_ms.
+        An event `snapshot` (the tree as JSON, with the other nodes' under `cluster`)
+        whenever a tree changes, checked every interval_ms.
         """
         interval = max(MIN_STREAM_INTERVAL, query_args.interval_ms / 1000)
-        system = ctx.system
 
         async def events() -> AsyncIterator[bytes]:
-            async for snapshot in system.watch(interval=interval):
-                yield f"event: snapshot\ndata: {json.dumps(snapshot)}\n\n".encode()
+            last = ""
+            while True:
+                trees = await _trees(ctx)
+                fingerprint = json.dumps(
+                    [
+                        snapshot_fingerprint(trees),
+                        *map(snapshot_fingerprint, trees["cluster"].values()),
+                    ]
+                )
+                if fingerprint != last:
+                    last = fingerprint
+                    yield f"event: snapshot\ndata: {json.dumps(trees)}\n\n".encode()
+                await trio.sleep(interval)
 
         return event_stream(events())
 
     return bp
+
+
+async def _trees(ctx: AppContext) -> dict[str, Any]:
+    """This node's tree; under `cluster`, every other live node's latest tree."""
+    others = await ctx.cluster.view()
+    return {
+        **ctx.system.snapshot(),
+        "node": ctx.metrics_document()["node"],
+        "cluster": {node: beat["tree"] for node, beat in others.items() if beat["tree"]},
+    }
 
 
 def _room_infos(ctx: AppContext) -> list[tuple[str, dict[str, Any]]]:
