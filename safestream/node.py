@@ -9,7 +9,8 @@ safestream (one_for_one)
 ├── gifts         GiftProducer
 ├── feed          ModeratorFeed
 ├── cluster       ClusterAgent (moderator actions, counts and trees across nodes)
-└── connections   Supervisor -> Connection per WebSocket
+├── connections   Supervisor -> Connection per WebSocket
+└── explainer     Explainer (occlusion for held/blocked messages, low priority)
 ```
 
 This module is the composition root: `NodeParts` holds the plain objects made once at
@@ -28,7 +29,7 @@ import contextlib
 import secrets
 import signal
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -57,9 +58,14 @@ from safestream.cluster.actor import BrokerActor, BrokerClient, BrokerStatus
 from safestream.cluster.agent import ClusterAgent, ClusterClient
 from safestream.cluster.backends import open_broker
 from safestream.metrics import Metrics
+from safestream.moderation.background import BackgroundScorer
 from safestream.moderation.classifiers import Classifier, load_classifier
+from safestream.moderation.explainer import Explainer
 from safestream.moderation.feed import FeedNotifier, ModeratorFeed
+from safestream.moderation.hooks import DecisionHooks
+from safestream.moderation.policy import RoomPolicy
 from safestream.moderation.pool import ModerationClient, ModerationPool, worker_names
+from safestream.moderation.shadow import Shadow, ShadowBoard
 from safestream.settings import Settings
 from safestream.store import repo
 from safestream.store.database import Database
@@ -90,6 +96,9 @@ class NodeParts:
     registry: Registry
     broker: BrokerStatus
     offload: Offload = trio.to_thread.run_sync
+    shadows: ShadowBoard = field(default_factory=ShadowBoard)
+    # One low-priority scoring chunk at a time per node (replays, explanations).
+    background: trio.CapacityLimiter = field(default_factory=lambda: trio.CapacityLimiter(1))
 
     @classmethod
     def create(cls, settings: Settings, classifier: Classifier) -> NodeParts:
@@ -144,6 +153,14 @@ class NodeParts:
     def feed(self) -> FeedNotifier:
         return FeedNotifier(self.registry.address("feed"), self.metrics)
 
+    def background_scorer(self) -> BackgroundScorer:
+        """Scoring for replays and explanations, after live moderation."""
+        return BackgroundScorer(
+            self.moderation_client(),
+            chunk=self.settings.background_score_chunk,
+            limiter=self.background,
+        )
+
 
 def load_model(settings: Settings) -> Classifier:
     """The configured classifier (blocking: call in a worker thread)."""
@@ -167,6 +184,7 @@ def build_tree(parts: NodeParts) -> Supervisor:
         feed=parts.feed(),
         viewers=lambda: parts.limits.total,
         cluster=parts.cluster_client(),
+        hooks=DecisionHooks(parts.shadows, registry.address("explainer")),
     )
 
     def moderation() -> ModerationPool:
@@ -238,6 +256,7 @@ def build_tree(parts: NodeParts) -> Supervisor:
                 metrics=parts.metrics,
                 registry=registry,
                 metrics_document=parts.metrics_document,
+                shadows=parts.shadows,
             ),
             register="cluster",
             essential=False,
@@ -246,6 +265,17 @@ def build_tree(parts: NodeParts) -> Supervisor:
             name="connections",
             factory=lambda: Supervisor((), max_restarts=100, within=1.0),
             register="connections",
+            essential=False,
+        ),
+        ChildSpec(
+            name="explainer",
+            factory=lambda: Explainer(
+                parts.db,
+                parts.background_scorer(),
+                parts.feed(),
+                max_words=settings.occlusion_max_words,
+            ),
+            register="explainer",
             essential=False,
         ),
     ]
@@ -294,6 +324,7 @@ async def serve(
     if settings.demo:
         await ensure_demo_accounts(parts.db, settings)
     await load_sanctions(parts.db, parts.sanctions)
+    await load_shadows(parts.db, parts.shadows)
     stop = trio.Event() if shutdown is None else shutdown
     try:
         async with ActorSystem.open(
@@ -327,6 +358,9 @@ def app_context(parts: NodeParts, system: ActorSystem) -> AppContext:
         feed=parts.feed(),
         metrics_document=parts.metrics_document,
         cluster=ClusterClient(parts.registry.address("cluster")),
+        shadows=parts.shadows,
+        scorer=parts.background_scorer(),
+        replays=trio.CapacityLimiter(parts.settings.replay_concurrency),
     )
 
 
@@ -338,6 +372,13 @@ async def load_sanctions(db: Database, sanctions: Sanctions) -> None:
             sanctions.mute_until(user.username, user.muted_until.timestamp())
         if user.banned_until is not None and user.banned_until > now:
             sanctions.ban(user.username, user.banned_until.timestamp())
+
+
+async def load_shadows(db: Database, shadows: ShadowBoard) -> None:
+    """Stored shadow policies decide again after a restart (as the stored policy does)."""
+    for record in await db.run(repo.active_shadows):
+        shadow = Shadow(record.id, record.room, RoomPolicy.from_dict(record.policy))
+        shadows.set(record.room, shadow)
 
 
 def _shutdown_trigger(

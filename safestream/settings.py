@@ -149,6 +149,20 @@ class Settings(BaseSettings):
     # BROKER_NAMESPACE: prefix of every subject and lease (one cluster per namespace)
     broker_namespace: str = "safestream"
     node_id: str = ""  # NODE_ID: name of this node on the broker (random when empty)
+    # What-if tools (replay, shadow policies, explanations): bounds of one replay, and of
+    # the low-priority scoring that replays and explanations share with live moderation.
+    # REPLAY_MAX_WINDOW_SECS: the longest time window a replay may cover
+    replay_max_window_secs: PositiveFloat = 7 * 24 * 3600.0
+    replay_max_messages: PositiveInt = 10_000  # REPLAY_MAX_MESSAGES: newest read in a window
+    # REPLAY_RESCORE_MAX_MESSAGES: a replay that re-scores covers at most this many
+    replay_rescore_max_messages: PositiveInt = 2000
+    # REPLAY_TIMEOUT_SECS: a replay still running after this answers what it has (partial)
+    replay_timeout_secs: PositiveFloat = 60.0
+    replay_concurrency: PositiveInt = 2  # REPLAY_CONCURRENCY: replays at once per node
+    # BACKGROUND_SCORE_CHUNK: texts per low-priority model call (a live batch waits at most
+    # for one such chunk)
+    background_score_chunk: PositiveInt = 16
+    occlusion_max_words: PositiveInt = 40  # OCCLUSION_MAX_WORDS: words tried per message
 
     def __init__(self, **values: Any) -> None:
         """Build from keyword arguments (field names or variable names) only.

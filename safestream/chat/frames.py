@@ -2,10 +2,13 @@
 
 A `ChatMessage` is a stamped, moderated chat line; `chat_frame` renders it with the
 original protocol's fields (`id`, `user`, `message`, `toxic`, `score`, `ts`) plus ours
-(`room`, `seq`, `action`, `scores`, `policy_version`).
+(`room`, `seq`, `action`, `scores`, `policy_version`). What only moderators see — why
+the decision was taken and what a shadow policy would have done — is added by
+`moderator_view` to the frames the moderators' feed carries; viewers never get it.
 
 Example:
     frame = chat_frame(message)       # dict, ready for protocol.encode
+    event = moderator_view(frame, message)   # + status, why, shadow
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ from safestream.store.records import MessageRecord, MessageRow, MessageStatus
 
 __all__ = [
     "ChatMessage",
+    "agrees",
     "chat_frame",
     "gift_frame",
     "history_frame",
     "moderation_frame",
+    "moderator_view",
     "new_message_id",
     "notice_frame",
     "presence_frame",
@@ -54,6 +59,9 @@ class ChatMessage:
     triggers: tuple[str, ...] = ()
     policy_version: int = 0
     reason: str = ""
+    why: Mapping[str, Any] = field(default_factory=dict)  # `Why.as_dict()`: moderators only
+    shadow_action: str | None = None  # what the room's shadow policy would have done
+    shadow_id: int | None = None  # which shadow attachment decided it
 
     @property
     def status(self) -> MessageStatus:
@@ -77,6 +85,9 @@ class ChatMessage:
             triggers=self.triggers,
             policy_version=self.policy_version,
             status=self.status,
+            why=dict(self.why) or None,
+            shadow_action=self.shadow_action,
+            shadow_id=self.shadow_id,
         )
 
     @classmethod
@@ -95,6 +106,9 @@ class ChatMessage:
             scores=dict(record.scores),
             triggers=tuple(record.triggers),
             policy_version=record.policy_version,
+            why=dict(record.why or {}),
+            shadow_action=record.shadow_action,
+            shadow_id=record.shadow_id,
         )
 
 
@@ -123,6 +137,28 @@ def moderation_frame(kind: str, message: ChatMessage) -> dict[str, Any]:
     frame["message"] = message.original
     frame["reason"] = message.reason
     return frame
+
+
+def moderator_view(frame: Mapping[str, Any], message: ChatMessage) -> dict[str, Any]:
+    """`frame` (a chat or held/blocked frame) with what moderators see: the message's
+    status, why it was decided so and, with a shadow policy attached, the shadow's action."""
+    view = {**frame, "status": message.status, "why": dict(message.why)}
+    if message.shadow_id is not None:
+        view["shadow"] = {
+            "id": message.shadow_id,
+            "action": message.shadow_action,
+            "agrees": agrees(message.action, message.shadow_action),
+        }
+    return view
+
+
+def agrees(active: str, shadow: str | None) -> bool:
+    """Whether two decisions are the same for viewers' purposes ("unscored" is allow)."""
+    return _plain(active) == _plain(shadow or "")
+
+
+def _plain(action: str) -> str:
+    return "allow" if action == "unscored" else action
 
 
 def gift_frame(*, room: str, sender: str, gift_id: int, amount: int, ts: float) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -41,6 +41,7 @@ from safestream.chat.frames import (
     chat_frame,
     history_frame,
     moderation_frame,
+    moderator_view,
     new_message_id,
     notice_frame,
     presence_frame,
@@ -73,6 +74,7 @@ from safestream.cluster.room_link import (
 from safestream.metrics import Metrics
 from safestream.moderation.decide import moderate
 from safestream.moderation.feed import FeedNotifier
+from safestream.moderation.hooks import DecisionHooks
 from safestream.moderation.policy import Action, RoomPolicy
 from safestream.moderation.pool import ModerationClient
 from safestream.settings import Settings
@@ -105,6 +107,7 @@ class RoomDeps:
     feed: FeedNotifier
     viewers: Callable[[], int]  # connected viewers on the node, for presence frames
     cluster: BrokerClient | None = None  # None: one node (memory broker), it owns every room
+    hooks: DecisionHooks = field(default_factory=DecisionHooks)  # shadow policy, explanations
 
 
 class Room(Actor):
@@ -292,6 +295,7 @@ class Room(Actor):
                 except trio.WouldBlock:
                     break
             decided = await moderate(batch, self._policy, self._deps.moderation, self._deps.metrics)
+            decided = self._deps.hooks.after(self.room, decided)
             timeouts = sorted({m.user for m in decided if m.action == Action.TIMEOUT})
             try:
                 stored: Stored = await self._deps.store.ask(
@@ -356,13 +360,13 @@ class Room(Actor):
                     self._floor = max(self._floor, self._replay[0].seq - 1)
                 frame = chat_frame(message)
                 self._fan_out(event_frame(frame))
-                self._deps.feed.notify("message", {**frame, "status": message.status})
+                self._deps.feed.notify("message", moderator_view(frame, message))
                 self._delivered += 1
                 continue
             notice = moderation_frame(message.status, message)
             self._to_user(message.user, event_frame(notice), moderators_too=True)
             held = message.status == MessageStatus.HELD
-            self._deps.feed.notify("held" if held else "message", notice)
+            self._deps.feed.notify("held" if held else "message", moderator_view(notice, message))
             if message.action == Action.TIMEOUT:
                 until = self._deps.sanctions.mute(message.user, self._policy.timeout_secs)
                 self._fan_out(

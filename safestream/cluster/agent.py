@@ -3,9 +3,10 @@
 Every node runs one agent (a supervised actor). It
 
 - **announces** what a moderator did on this node (mute, unmute, ban, unban, kick,
-  policy change, metrics reset) on `cluster.control`, and **applies** what other nodes
-  announce to this node's sanctions, metrics and running rooms, so an action taken on
-  any node holds on every node within one broker round trip;
+  policy change, shadow policy attached or detached, metrics reset) on
+  `cluster.control`, and **applies** what other nodes announce to this node's sanctions,
+  metrics, shadow policies and running rooms, so an action taken on any node holds on
+  every node within one broker round trip;
 - **publishes a heartbeat** every `HEARTBEAT_SECS` on `cluster.nodes` (this node's
   `/metrics` document and, less often, its supervision tree) and keeps the other nodes'
   latest, so `/metrics` can show cluster totals with a per-node breakdown and
@@ -36,6 +37,7 @@ from safestream.cluster.actor import BrokerClient
 from safestream.cluster.broker import BrokerUnavailable
 from safestream.metrics import Metrics
 from safestream.moderation.policy import PolicyError, RoomPolicy
+from safestream.moderation.shadow import Shadow, ShadowBoard
 
 __all__ = [
     "CONTROL_KINDS",
@@ -51,7 +53,7 @@ HEARTBEAT_SECS = 1.0
 TREE_EVERY = 3  # heartbeats between two trees
 NODE_STALE_SECS = 5.0
 CONTROL_KINDS = frozenset(
-    {"mute", "unmute", "ban", "unban", "close_user", "policy", "reset_metrics"}
+    {"mute", "unmute", "ban", "unban", "close_user", "policy", "shadow", "reset_metrics"}
 )
 
 
@@ -85,8 +87,10 @@ class ClusterAgent(Actor):
         metrics: Metrics,
         registry: Registry,
         metrics_document: Callable[[], dict[str, Any]],
+        shadows: ShadowBoard | None = None,
     ) -> None:
         self._broker = broker
+        self._shadows = shadows
         self._node = node
         self._sanctions = sanctions
         self._metrics = metrics
@@ -177,6 +181,9 @@ class ClusterAgent(Actor):
                 room = self._registry.lookup(f"room:{target}")
                 if room is not None:
                     room.tell_nowait(SetPolicy(policy))
+            case "shadow":
+                if self._shadows is not None:
+                    self._shadows.set(target, _shadow(target, data))
             case "reset_metrics":
                 self._metrics.reset()
             case _:
@@ -200,6 +207,13 @@ class ClusterAgent(Actor):
             "applied": self._applied,
             "dropped": self._dropped,
         }
+
+
+def _shadow(room: str, data: dict[str, Any]) -> Shadow | None:
+    """The shadow a `shadow` control attaches (`id` and `policy`), or None (detached)."""
+    if data.get("id") is None:
+        return None
+    return Shadow(int(data["id"]), room, RoomPolicy.from_dict(data["policy"]))
 
 
 class ClusterClient:

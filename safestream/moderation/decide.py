@@ -54,7 +54,7 @@ def _unscored_action(decision: Decision) -> str:
 def apply_decision(
     message: ChatMessage, decision: Decision, action: str | None = None
 ) -> ChatMessage:
-    """`message` as decided: shown text, flags, scores, triggers, policy version."""
+    """`message` as decided: shown text, flags, scores, triggers, policy version, why."""
     return dataclasses.replace(
         message,
         text=decision.text,
@@ -65,4 +65,5 @@ def apply_decision(
         triggers=decision.triggers,
         policy_version=decision.policy_version,
         reason=decision.reason,
+        why=decision.why().as_dict(),
     )

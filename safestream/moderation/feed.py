@@ -1,9 +1,10 @@
 """ModeratorFeed: the actor that streams live moderation events to moderators.
 
-Rooms and admin routes `tell_nowait` it a `FeedEvent` (its mailbox drops the oldest
-event when full, so it never slows a room); it fans each event out to every subscriber's
-bounded queue and adds a `metrics` event every second. A subscriber that falls behind by
-a whole queue is dropped (its stream ends; the dashboard reconnects).
+Rooms, admin routes and the explainer (`why`: the driving words of a held or blocked
+message, found after it was decided) `tell_nowait` it a `FeedEvent` (its mailbox drops
+the oldest event when full, so it never slows a room); it fans each event out to every
+subscriber's bounded queue and adds a `metrics` event every second. A subscriber that
+falls behind by a whole queue is dropped (its stream ends; the dashboard reconnects).
 
 Others publish through a `FeedNotifier` (the feed's registry address plus a counter of
 events lost while the feed restarts); the feed is given a zero-argument function that
@@ -28,7 +29,7 @@ from safestream.metrics import Metrics
 
 __all__ = ["FEED_KINDS", "FeedEvent", "FeedNotifier", "ModeratorFeed", "Subscribe"]
 
-FEED_KINDS = ("message", "held", "action", "metrics")
+FEED_KINDS = ("message", "held", "action", "metrics", "why")
 SUBSCRIBER_QUEUE = 256
 MAX_SUBSCRIBERS = 64
 METRICS_INTERVAL_SECS = 1.0

@@ -15,10 +15,13 @@ Example:
 from __future__ import annotations
 
 import enum
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, get_args
+
+from safestream.moderation.why import Driver, Rule, Why
 
 __all__ = [
     "ACTIONS",
@@ -76,9 +79,17 @@ class Band:
             raise PolicyError("band category must not be empty")
 
     def matches(self, scores: Mapping[str, float]) -> bool:
+        return self.hit(scores) is not None
+
+    def hit(self, scores: Mapping[str, float]) -> tuple[str, float] | None:
+        """The category that matched and its score (for "any": the highest), or None."""
         if self.category == "any":
-            return any(value >= self.min_score for value in scores.values())
-        return scores.get(self.category, 0.0) >= self.min_score
+            if not scores:
+                return None
+            category, value = max(scores.items(), key=lambda item: item[1])
+            return (category, float(value)) if value >= self.min_score else None
+        value = scores.get(self.category, 0.0)
+        return (self.category, float(value)) if value >= self.min_score else None
 
 
 @dataclass(frozen=True)
@@ -93,11 +104,28 @@ class Decision:
     triggers: tuple[str, ...]
     policy_version: int
     reason: str = ""
+    rule: Rule | None = None  # structured `reason`: see safestream.moderation.why
+    blocked_terms: tuple[str, ...] = ()
+    flagged: tuple[str, ...] = ()  # categories at or over their toxic threshold
+    model_triggers: tuple[str, ...] = ()  # the words the model named (not blocked terms)
 
     @property
     def visible(self) -> bool:
         """Delivered to the room now (allow or mask)."""
         return self.action in ("allow", "mask")
+
+    def why(self) -> Why:
+        """What moderators are shown about this decision."""
+        rule = self.rule or Rule(self.action, self.policy_version)
+        drivers = tuple(Driver(word) for word in self.model_triggers)
+        return Why(
+            rule=rule,
+            scores=dict(self.scores),
+            flagged=self.flagged,
+            blocked_terms=self.blocked_terms,
+            drivers=drivers,
+            by="model" if drivers else "",
+        )
 
 
 @dataclass(frozen=True)
@@ -156,26 +184,61 @@ class RoomPolicy:
         self, text: str, scores: Mapping[str, float], triggers: Sequence[str] = ()
     ) -> Decision:
         """Apply the policy to one scored message."""
-        toxic = any(scores.get(cat, 0.0) >= limit for cat, limit in self.thresholds.items())
+        flagged = tuple(c for c, limit in self.thresholds.items() if scores.get(c, 0.0) >= limit)
         score = float(scores.get("toxicity", max(scores.values(), default=0.0)))
-        found = tuple(dict.fromkeys(list(triggers) + self._blocked_terms_in(text)))
-        action, reason = "allow", ""
+        blocked = self._blocked_terms_in(text)
+        found = tuple(dict.fromkeys(list(triggers) + blocked))
+        top = max(scores.items(), key=lambda item: item[1], default=("", 0.0))
+        rule = Rule("allow", self.version, "none", top[0], _unit(top[1]))
+        reason = ""
         for band in self.bands:
-            if band.matches(scores) and _worse(band.action, action):
-                action, reason = band.action, f"{band.category} >= {band.min_score}"
-        if self._blocked_terms_in(text) and _worse(self.blocked_term_action, action):
-            action, reason = self.blocked_term_action, "blocked term"
+            hit = band.hit(scores)
+            if hit is not None and _worse(band.action, rule.action):
+                category, value = hit
+                rule = Rule(
+                    band.action, self.version, "band", category, _unit(value), band.min_score
+                )
+                reason = f"{band.category} >= {band.min_score}"
+        if blocked and _worse(self.blocked_term_action, rule.action):
+            rule = Rule(self.blocked_term_action, self.version, "blocked_term", term=blocked[0])
+            reason = "blocked term"
+        action = rule.action
         shown = _masked(text, found) if action == "mask" else text
-        return Decision(action, toxic, score, shown, dict(scores), found, self.version, reason)
+        return Decision(
+            action,
+            bool(flagged),
+            score,
+            shown,
+            dict(scores),
+            found,
+            self.version,
+            reason,
+            rule=rule,
+            blocked_terms=tuple(blocked),
+            flagged=flagged,
+            model_triggers=tuple(dict.fromkeys(triggers)),
+        )
 
     def unscored(self, text: str) -> Decision:
         """The decision when the model could not score in time (the failure mode)."""
         action = "hold" if self.failure_mode == "closed" else "allow"
-        if self._blocked_terms_in(text):
-            action = _worst(action, self.blocked_term_action)
-        shown = _masked(text, self._blocked_terms_in(text)) if action == "mask" else text
+        blocked = self._blocked_terms_in(text)
+        rule = Rule(action, self.version, "unscored", failure_mode=self.failure_mode)
+        if blocked and _worse(self.blocked_term_action, action):
+            action = self.blocked_term_action
+            rule = Rule(action, self.version, "blocked_term", term=blocked[0])
+        shown = _masked(text, blocked) if action == "mask" else text
         return Decision(
-            action, False, 0.0, shown, {}, (), self.version, f"unscored ({self.failure_mode})"
+            action,
+            False,
+            0.0,
+            shown,
+            {},
+            (),
+            self.version,
+            f"unscored ({self.failure_mode})",
+            rule=rule,
+            blocked_terms=tuple(blocked),
         )
 
     def _blocked_terms_in(self, text: str) -> list[str]:
@@ -224,8 +287,10 @@ def _worse(candidate: str, current: str) -> bool:
     return Action(candidate).severity > Action(current).severity
 
 
-def _worst(a: str, b: str) -> str:
-    return a if Action(a).severity >= Action(b).severity else b
+def _unit(value: float) -> float:
+    """A score clamped into [0, 1] (scores are checked there; a rule must not raise)."""
+    number = float(value)
+    return min(1.0, max(0.0, number)) if math.isfinite(number) else 0.0
 
 
 def _masked(text: str, words: Sequence[str]) -> str:

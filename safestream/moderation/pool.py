@@ -237,6 +237,11 @@ class ModerationClient:
         self._workers = tuple(workers)
         self._timeout = timeout
 
+    def backlog(self) -> int:
+        """Score requests queued in the workers' mailboxes (background work waits for 0)."""
+        live = [ref for worker in self._workers if (ref := worker.resolve()) is not None]
+        return sum(ref.statistics().depth for ref in live)
+
     async def score(self, texts: Sequence[str]) -> list[Scores | None]:
         """One Scores per text; None for a text the model failed on (a poison text).
 

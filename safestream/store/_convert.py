@@ -11,14 +11,16 @@ from typing import Any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from .models import Message, ModerationAction, Room, User
+from .models import Message, ModerationAction, PolicyVersion, Room, RoomShadow, User
 from .records import (
     ActionRecord,
     ActionRow,
     GiftRow,
     MessageRecord,
     MessageRow,
+    PolicyVersionRecord,
     RoomRecord,
+    ShadowRecord,
     UserRecord,
 )
 
@@ -78,6 +80,9 @@ def message_values(m: MessageRow) -> dict[str, Any]:
         "status": m.status,
         "ts": m.ts,
         "created_at": epoch_to_utc(m.ts),
+        "why": dict(m.why) if m.why is not None else None,
+        "shadow_action": m.shadow_action,
+        "shadow_id": m.shadow_id,
     }
 
 
@@ -98,6 +103,33 @@ def message_record(m: Message) -> MessageRecord:
         policy_version=m.policy_version,
         status=m.status,
         created_at=m.created_at,
+        why=m.why,
+        shadow_action=m.shadow_action,
+        shadow_id=m.shadow_id,
+    )
+
+
+def policy_version_record(p: PolicyVersion) -> PolicyVersionRecord:
+    return PolicyVersionRecord(
+        room=p.room,
+        version=p.version,
+        policy=dict(p.policy),
+        created_at=p.created_at,
+        created_by=p.created_by,
+        source=p.source,
+    )
+
+
+def shadow_record(r: RoomShadow) -> ShadowRecord:
+    return ShadowRecord(
+        id=r.id,
+        room=r.room,
+        policy=dict(r.policy),
+        attached_by=r.attached_by,
+        attached_at=r.attached_at,
+        detached_at=r.detached_at,
+        detached_by=r.detached_by,
+        outcome=r.outcome,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "InvalidTransition",
     "MessageNotFound",
+    "NoShadow",
     "StalePolicyVersion",
     "StoreError",
     "UserExists",
@@ -63,3 +64,11 @@ class StalePolicyVersion(StoreError):
         self.room = room
         self.stored = stored
         self.given = given
+
+
+class NoShadow(StoreError, LookupError):
+    """The room has no active shadow policy."""
+
+    def __init__(self, room: str) -> None:
+        super().__init__(f"room {room!r} has no shadow policy")
+        self.room = room

@@ -36,7 +36,17 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from .records import NAME_MAX_LENGTH
 
-__all__ = ["Base", "Gift", "Message", "ModerationAction", "Room", "UTCDateTime", "User"]
+__all__ = [
+    "Base",
+    "Gift",
+    "Message",
+    "ModerationAction",
+    "PolicyVersion",
+    "Room",
+    "RoomShadow",
+    "UTCDateTime",
+    "User",
+]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -118,6 +128,7 @@ class Message(Base):
         ),
         Index("ix_messages_status_room_seq", "status", "room", "seq"),
         Index("ix_messages_ts", "ts"),
+        Index("ix_messages_shadow_id", "shadow_id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -135,6 +146,41 @@ class Message(Base):
     status: Mapped[str] = mapped_column(String(16))
     ts: Mapped[float] = mapped_column(Double)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    why: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    shadow_action: Mapped[str | None] = mapped_column(String(16))
+    shadow_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class PolicyVersion(Base):
+    """Every policy a room has had, so any version can be shown, replayed or restored."""
+
+    __tablename__ = "policy_versions"
+    __table_args__ = (UniqueConstraint("room", "version"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    room: Mapped[str] = mapped_column(Name, ForeignKey("rooms.name", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    policy: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str | None] = mapped_column(Name)
+    source: Mapped[str] = mapped_column(String(200))
+
+
+class RoomShadow(Base):
+    """A candidate policy deciding a room's messages in shadow (one active per room)."""
+
+    __tablename__ = "room_shadows"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    room: Mapped[str] = mapped_column(
+        Name, ForeignKey("rooms.name", ondelete="CASCADE"), index=True
+    )
+    policy: Mapped[dict[str, Any]] = mapped_column(Json)
+    attached_by: Mapped[str] = mapped_column(Name)
+    attached_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    detached_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    detached_by: Mapped[str | None] = mapped_column(Name)
+    outcome: Mapped[str | None] = mapped_column(String(16))
 
 
 class Gift(Base):

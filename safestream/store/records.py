@@ -34,7 +34,9 @@ __all__ = [
     "MessageRecord",
     "MessageRow",
     "MessageStatus",
+    "PolicyVersionRecord",
     "RoomRecord",
+    "ShadowRecord",
     "UserRecord",
 ]
 
@@ -129,7 +131,10 @@ class MessageRow:
     ``id`` is chosen by the app (at most 32 characters, e.g. ``uuid4().hex``), ``seq``
     is the room's sequence number, ``ts`` the protocol's epoch seconds. ``scores``
     holds a probability per category; ``triggers`` the words that caused a mask or
-    hold; ``delivered_text`` the masked text when it differs from ``text``.
+    hold; ``delivered_text`` the masked text when it differs from ``text``. ``why`` is
+    the decision's explanation (``Why.as_dict()``: rule, flagged categories, blocked
+    terms, driving words); ``shadow_action`` what the room's shadow policy (attachment
+    ``shadow_id``) would have done.
     """
 
     id: str
@@ -146,6 +151,9 @@ class MessageRow:
     triggers: Sequence[str] = ()
     policy_version: int = 0
     status: str = MessageStatus.VISIBLE
+    why: Mapping[str, Any] | None = None
+    shadow_action: str | None = None
+    shadow_id: int | None = None
 
     def __post_init__(self) -> None:
         _name("id", self.id, MESSAGE_ID_MAX_LENGTH)
@@ -163,9 +171,13 @@ class MessageRow:
         _member("status", self.status, MESSAGE_STATUSES)
         if isinstance(self.triggers, str):
             raise TypeError("triggers must be a sequence of words, not a string")
+        if self.shadow_action is not None:
+            _member("shadow_action", self.shadow_action, MESSAGE_ACTIONS)
         # Private copies: a caller mutating its dict/list must not change a queued row.
         _set(self, "scores", dict(self.scores))
         _set(self, "triggers", tuple(self.triggers))
+        if self.why is not None:
+            _set(self, "why", dict(self.why))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -228,6 +240,38 @@ class ActionRow:
             _ts(self.ts)
         if self.detail is not None:
             _set(self, "detail", dict(self.detail))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PolicyVersionRecord:
+    """One stored version of a room's policy: who saved it, when, and how (``source``:
+    ``edit``, ``rollback to v3``, ``promoted shadow #5``, ...)."""
+
+    room: str
+    version: int
+    policy: dict[str, Any]
+    created_at: datetime
+    created_by: str | None
+    source: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShadowRecord:
+    """A candidate policy attached to a room in shadow mode (``detached_at`` None: it
+    is still deciding; else ``outcome`` is ``promoted``, ``dropped`` or ``replaced``)."""
+
+    id: int
+    room: str
+    policy: dict[str, Any]
+    attached_by: str
+    attached_at: datetime
+    detached_at: datetime | None = None
+    detached_by: str | None = None
+    outcome: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.detached_at is None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,12 +17,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import trio
+
 from actors import ActorSystem, Address
 from safestream.chat.limits import ConnectionLimits, KeyedRateLimiter
 from safestream.chat.sanctions import Sanctions
 from safestream.cluster.agent import ClusterClient
 from safestream.metrics import Metrics
+from safestream.moderation.background import BackgroundScorer
 from safestream.moderation.feed import FeedNotifier
+from safestream.moderation.shadow import ShadowBoard
 from safestream.settings import Settings
 from safestream.store.database import Database
 
@@ -31,7 +35,12 @@ __all__ = ["AppContext"]
 
 @dataclass(frozen=True)
 class AppContext:
-    """The node's settings, database, counters and limits, and its actor system."""
+    """The node's settings, database, counters and limits, and its actor system.
+
+    `shadows` is the node's shadow policies (changed only with a cluster announcement),
+    `scorer` the low-priority scoring of replays and explanations, `replays` bounds the
+    replays running at once on this node (REPLAY_CONCURRENCY).
+    """
 
     settings: Settings
     db: Database
@@ -43,6 +52,9 @@ class AppContext:
     feed: FeedNotifier
     metrics_document: Callable[[], dict[str, Any]]
     cluster: ClusterClient
+    shadows: ShadowBoard
+    scorer: BackgroundScorer
+    replays: trio.CapacityLimiter
     _conn_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def next_conn_id(self) -> int:

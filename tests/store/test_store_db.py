@@ -15,7 +15,15 @@ from alembic.script import ScriptDirectory
 from safestream import store
 from safestream.store.models import Base
 
-TABLES = {"users", "rooms", "messages", "gifts", "moderation_actions"}
+TABLES = {
+    "users",
+    "rooms",
+    "messages",
+    "gifts",
+    "moderation_actions",
+    "policy_versions",
+    "room_shadows",
+}
 
 
 def _tables(engine: sa.Engine) -> set[str]:

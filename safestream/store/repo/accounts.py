@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from .. import _convert as conv
 from ..errors import StalePolicyVersion, UserExists, UserNotFound
-from ..models import Room, User
+from ..models import PolicyVersion, Room, User
 from ..records import NAME_MAX_LENGTH, ROLES, RoomRecord, UserRecord
 
 
@@ -149,8 +149,23 @@ def ensure_room(s: Session, name: str) -> RoomRecord:
     return conv.room_record(s.scalars(select(Room).where(Room.name == name)).one())
 
 
-def save_room_policy(s: Session, name: str, policy: dict[str, Any], version: int) -> RoomRecord:
-    """Store ``policy`` as version ``version`` of room ``name`` (created if missing).
+def get_room(s: Session, name: str) -> RoomRecord | None:
+    """Return the room ``name``, or ``None`` (never creates it)."""
+    room = s.scalars(select(Room).where(Room.name == name)).one_or_none()
+    return None if room is None else conv.room_record(room)
+
+
+def save_room_policy(
+    s: Session,
+    name: str,
+    policy: dict[str, Any],
+    version: int,
+    *,
+    by: str | None = None,
+    source: str = "edit",
+) -> RoomRecord:
+    """Store ``policy`` as version ``version`` of room ``name`` (created if missing),
+    and in its history (``policy_versions``) with who saved it and how.
 
     Versions only go up: saving the stored version again with the same policy is a
     no-op, anything older or a different policy under the same version raises
@@ -160,7 +175,19 @@ def save_room_policy(s: Session, name: str, policy: dict[str, Any], version: int
     room = s.scalars(select(Room).where(Room.name == name).with_for_update()).one()
     if version < room.policy_version or (version == room.policy_version and room.policy != policy):
         raise StalePolicyVersion(name, room.policy_version, version)
+    if version == room.policy_version:
+        return conv.room_record(room)
     room.policy = dict(policy)
     room.policy_version = version
+    s.add(
+        PolicyVersion(
+            room=name,
+            version=version,
+            policy=dict(policy),
+            created_at=datetime.now(UTC),
+            created_by=by,
+            source=source[:200],
+        )
+    )
     s.flush()
     return conv.room_record(room)

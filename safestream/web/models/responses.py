@@ -132,11 +132,20 @@ class History(Response):
 
 
 class AdminMessage(ChatFrame):
-    """A message with what moderators see: its status, original text and triggers."""
+    """A message with what moderators see: its status, original text and triggers, why it
+    was decided so, and what the room's shadow policy would have done."""
 
     status: str = Field(description="visible, held, blocked, deleted, rejected")
     original: str = Field(description="the text as sent")
     triggers: list[str]
+    why: dict[str, Any] | None = Field(
+        None,
+        description="rule (with its text and policy version), scores, flagged, "
+        "blocked_terms, drivers, drivers_by (see docs/moderation.md)",
+    )
+    shadow: dict[str, Any] | None = Field(
+        None, description="id, action and agrees, when a shadow policy decided it too"
+    )
 
 
 class HeldList(Response):

@@ -86,7 +86,11 @@ def policy_routes(bp: Blueprint, ctx: AppContext, moderator: Decorator) -> None:
         audit = ActionRow(actor=user.username, action="policy", room=name, detail=document)
         try:
             await applied_and_audited(
-                ctx, lambda s: repo.save_room_policy(s, name, document, policy.version), audit
+                ctx,
+                lambda s: repo.save_room_policy(
+                    s, name, document, policy.version, by=user.username
+                ),
+                audit,
             )
         except StalePolicyVersion as exc:
             raise ApiError(409, "stale_policy", "the policy changed meanwhile; reload") from exc

@@ -16,7 +16,7 @@ from quart import Blueprint, request
 from quart_schema import document_request, validate_querystring, validate_response
 
 from actors import ActorError
-from safestream.chat.frames import ChatMessage, chat_frame
+from safestream.chat.frames import ChatMessage, chat_frame, moderator_view
 from safestream.chat.room_messages import DeleteMessage, DeliverApproved
 from safestream.chat.room_supervisor import running_room
 from safestream.store import repo
@@ -25,6 +25,7 @@ from safestream.store.records import MessageRecord, MessageStatus, UserRecord
 from safestream.web.deps import ApiError, documented, load_body
 from safestream.web.models import HeldQuery, MessagesQuery, ReasonRequest
 from safestream.web.models import responses as out
+from safestream.web.routes.policy_common import whys_of
 
 if TYPE_CHECKING:
     from safestream.web.context import AppContext
@@ -67,7 +68,8 @@ def review_routes(bp: Blueprint, ctx: AppContext, moderator: Decorator) -> None:
     async def held(query_args: HeldQuery, user: UserRecord) -> out.HeldList:
         """The hold queue, oldest first"""
         records = await ctx.db.run(repo.held_messages, query_args.room, query_args.limit)
-        return out.HeldList(held=[_message(r) for r in records])
+        whys = await whys_of(ctx, records)
+        return out.HeldList(held=[_message(r, whys.get(r.id)) for r in records])
 
     @bp.post("/held/<message_id>/approve")
     @documented("moderation", {404: ["message_not_found"], 409: ["invalid_transition"]})
@@ -109,12 +111,16 @@ def review_routes(bp: Blueprint, ctx: AppContext, moderator: Decorator) -> None:
             q.action,
             q.limit,
         )
-        return out.MessageList(messages=[_message(r) for r in records])
+        whys = await whys_of(ctx, records)
+        return out.MessageList(messages=[_message(r, whys.get(r.id)) for r in records])
 
 
-def _message(record: MessageRecord) -> out.AdminMessage:
-    frame = chat_frame(ChatMessage.from_record(record))
-    frame.update(status=record.status, original=record.text, triggers=list(record.triggers))
+def _message(record: MessageRecord, why: dict[str, Any] | None) -> out.AdminMessage:
+    message = ChatMessage.from_record(record)
+    frame = moderator_view(chat_frame(message), message)
+    frame.update(
+        status=record.status, original=record.text, triggers=list(record.triggers), why=why
+    )
     return out.AdminMessage.model_validate(frame)
 
 
