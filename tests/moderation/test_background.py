@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -67,4 +68,4 @@ async def test_one_background_chunk_at_a_time_per_node(autojump_clock: Any) -> N
         nursery.start_soon(first.score, ["a", "b"])
         nursery.start_soon(second.score, ["c", "d"])
     starts = sorted(t for t, _n in client.calls)
-    assert all(later - earlier >= 0.1 for earlier, later in zip(starts, starts[1:], strict=False))
+    assert all(later - earlier >= 0.1 for earlier, later in itertools.pairwise(starts))
