@@ -18,7 +18,7 @@ from trio_websocket import WebSocketConnection
 
 from safestream.accounts.auth import hash_password
 from safestream.chat_client import open_chat_socket
-from safestream.moderation.classifiers import KeywordClassifier
+from safestream.moderation.classifiers import Classifier, KeywordClassifier
 from safestream.node import serve
 from safestream.settings import Settings
 from safestream.store import repo
@@ -60,8 +60,11 @@ class Server:
 
 
 @asynccontextmanager
-async def running_server(settings: Settings) -> AsyncIterator[Server]:
-    """A real node on a free port in this Trio run, stopped orderly at the end."""
+async def running_server(
+    settings: Settings, classifier: Classifier | None = None
+) -> AsyncIterator[Server]:
+    """A real node on a free port in this Trio run (the keyword model unless another is
+    given), stopped orderly at the end."""
     shutdown = trio.Event()
     async with trio.open_nursery() as nursery:
         urls = await nursery.start(
@@ -69,7 +72,7 @@ async def running_server(settings: Settings) -> AsyncIterator[Server]:
                 serve,
                 settings,
                 bind="127.0.0.1:0",
-                classifier=KeywordClassifier(),
+                classifier=classifier or KeywordClassifier(),
                 shutdown=shutdown,
                 handle_signals=False,
             )
