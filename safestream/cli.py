@@ -1,8 +1,10 @@
-"""The `safestream` command: serve, dashboard, tree, user admin, database upgrade.
+"""The `safestream` command: serve, dashboard, tree, policy what-if, user admin, database
+upgrade.
 
 Example:
     safestream serve                      # settings from the environment
     safestream tree --watch               # the running node's supervision tree
+    safestream policy replay main --policy strict.json --since 1h   # see cli_policy
     safestream user create ann --role moderator
 """
 
@@ -21,6 +23,7 @@ import trio
 
 from actors import format_tree
 from safestream.accounts.auth import Role, hash_password, validate_password, validate_username
+from safestream.cli_policy import add_policy_commands
 from safestream.settings import ConfigError, Settings
 from safestream.store import repo
 from safestream.store.database import Database
@@ -29,7 +32,7 @@ from safestream.store.errors import UserExists, UserNotFound
 __all__ = ["main"]
 
 # Commands that only talk to a running server over HTTP: they never sign tokens.
-CLIENT_COMMANDS = ("dashboard", "tree")
+CLIENT_COMMANDS = ("dashboard", "tree", "policy")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -66,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     tree.add_argument("--watch", action="store_true", help="keep printing as it changes")
     _login_args(tree)
     tree.set_defaults(handler=_tree)
+    add_policy_commands(sub, _login_args, _token)
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
     db.set_defaults(handler=_db)
