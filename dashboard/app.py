@@ -16,7 +16,6 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-import pandas as pd
 import panel as pn
 from bokeh.document import Document
 from panel.io.state import set_curdoc
@@ -24,12 +23,12 @@ from panel.io.state import set_curdoc
 from dashboard.charts import ACCENT, Charts
 from dashboard.client import ApiClient, ApiError
 from dashboard.frames import (
-    MESSAGE_COLUMNS,
     MetricsHistory,
     gifters_frame,
     merge_messages,
     messages_frame,
     score_distribution,
+    with_why,
 )
 from dashboard.live import LiveFeed
 from dashboard.policy_view import PolicyView
@@ -82,7 +81,7 @@ class Dashboard:
         self.username = ""
         self.feed: LiveFeed | None = None
         self.history = MetricsHistory()
-        self.messages = pd.DataFrame(columns=[*MESSAGE_COLUMNS, "scores"])
+        self.messages = messages_frame([])
         self.user_in = pn.widgets.TextInput(name="Username", placeholder="username", width=260)
         self.password_in = pn.widgets.PasswordInput(
             name="Password", placeholder="password", width=260
@@ -212,8 +211,12 @@ class Dashboard:
                 self._metrics(*data)
             elif kind == "messages":
                 new.extend(data)
-            elif kind == "message":
+            elif kind in ("message", "held_event"):
                 new.append(data)
+                self._shadow_seen(data)
+            elif kind == "why":
+                self.messages = with_why(self.messages, str(data.get("id")), data.get("why") or {})
+                self.table.explained(str(data.get("id")), dict(data.get("why") or {}))
             elif kind == "held":
                 self.held.set_held(data)
                 self.cards["held"].value = len(data)
@@ -237,6 +240,11 @@ class Dashboard:
             self.messages = merge_messages(self.messages, messages_frame(new), MESSAGE_LIMIT)
             self.table.set_data(self.messages)
             self.charts.update_distribution(score_distribution(self.messages))
+
+    def _shadow_seen(self, message: dict[str, Any]) -> None:
+        """A message the room's shadow policy decided: the policy tab's shadow panel follows."""
+        if message.get("shadow") and message.get("room") == self.policy.room.value:
+            self.policy.whatif.shadow_seen()
 
     def _metrics(self, t: float, metrics: dict[str, Any]) -> None:
         self.history.add(t, metrics)

@@ -300,6 +300,41 @@ class ApiClient:
     async def put_policy(self, room: str, policy: JSON) -> JSON:
         return dict(await self.request("PUT", f"/api/admin/rooms/{room}/policy", json_body=policy))
 
+    # what-if: replay, shadow, history, why ------------------------------------------------
+
+    async def replay(self, room: str, body: JSON, *, limit: int = 200) -> JSON:
+        """What a candidate policy (`{"policy": ...}` or `{"version": n}`) would have done
+        on a window (`since_secs`, `since`/`until` or `last`) of the room's messages."""
+        path = f"/api/admin/rooms/{room}/replay"
+        return dict(await self.request("POST", path, params={"limit": limit}, json_body=body))
+
+    async def shadow(self, room: str, limit: int = 50) -> JSON:
+        path = f"/api/admin/rooms/{room}/shadow"
+        return dict(await self.request("GET", path, params={"limit": limit}))
+
+    async def attach_shadow(self, room: str, policy: JSON) -> JSON:
+        body = {"policy": {k: v for k, v in policy.items() if k != "version"}}
+        return dict(await self.request("POST", f"/api/admin/rooms/{room}/shadow", json_body=body))
+
+    async def end_shadow(self, room: str, how: str) -> JSON:
+        """`promote` the room's shadow policy (a new version) or `drop` it."""
+        if how not in ("promote", "drop"):
+            raise ValueError(f"a shadow is promoted or dropped, not {how!r}")
+        return dict(await self.request("POST", f"/api/admin/rooms/{room}/shadow/{how}"))
+
+    async def policy_versions(self, room: str) -> list[JSON]:
+        body = await self.request("GET", f"/api/admin/rooms/{room}/policy/versions")
+        return list(body.get("versions", []))
+
+    async def rollback(self, room: str, version: int, reason: str = "") -> JSON:
+        body = {"version": version, "reason": reason}
+        path = f"/api/admin/rooms/{room}/policy/rollback"
+        return dict(await self.request("POST", path, json_body=body))
+
+    async def explain(self, message_id: str) -> JSON:
+        """The message's why, with its driving words found by occlusion if needed."""
+        return dict(await self.request("POST", f"/api/admin/messages/{message_id}/explain"))
+
     async def audit(
         self, *, limit: int = 200, actor: str | None = None, target: str | None = None
     ) -> list[JSON]:

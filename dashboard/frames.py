@@ -18,7 +18,10 @@ from typing import Any
 
 import pandas as pd
 
+from dashboard.whatif import why_text
+
 __all__ = [
+    "HIDDEN_COLUMNS",
     "MESSAGE_COLUMNS",
     "STATUS_COLOURS",
     "MetricsHistory",
@@ -31,6 +34,7 @@ __all__ = [
     "tree_changes",
     "tree_edges",
     "tree_rows",
+    "with_why",
 ]
 
 STATUS_COLOURS: dict[str, str] = {
@@ -53,8 +57,12 @@ MESSAGE_COLUMNS = [
     "toxic",
     "score",
     "status",
+    "rule",
     "seq",
 ]
+# Kept with each message but not shown as columns: scores per category (the score
+# chart), the decision's why (the why pane) and the text as sent (masked in `message`).
+HIDDEN_COLUMNS = ["scores", "why", "original"]
 
 
 def tree_rows(snapshot: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -211,9 +219,11 @@ def _toxic(m: Mapping[str, Any]) -> int:
 
 
 def messages_frame(messages: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """Messages (from `/api/admin/messages` or events) as a table with `MESSAGE_COLUMNS`.
+    """Messages (from `/api/admin/messages` or events) as a table with `MESSAGE_COLUMNS`
+    and `HIDDEN_COLUMNS`.
 
-    `scores` stays a dict column for `score_distribution`; the views do not show it.
+    `scores` stays a dict column for `score_distribution`, `why` the decision's
+    explanation (its rule is the `rule` column); the views do not show them.
     """
     records = []
     for msg in messages:
@@ -223,8 +233,11 @@ def messages_frame(messages: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         record["action"] = str(msg.get("action") or "")
         record["status"] = str(msg.get("status") or "")
         record["scores"] = dict(msg.get("scores") or {})
+        record["why"] = dict(msg.get("why") or {})
+        record["rule"] = why_text(record["why"])
+        record["original"] = str(msg.get("original") or msg.get("message") or "")
         records.append(record)
-    df = pd.DataFrame(records, columns=[*MESSAGE_COLUMNS, "scores"])
+    df = pd.DataFrame(records, columns=[*MESSAGE_COLUMNS, *HIDDEN_COLUMNS])
     return df.astype({"score": float, "toxic": bool})
 
 
@@ -307,3 +320,15 @@ def audit_frame(actions: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         [{col: a.get(col) for col in AUDIT_COLUMNS} for a in actions], columns=AUDIT_COLUMNS
     )
     return df.sort_values("created_at", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def with_why(df: pd.DataFrame, message_id: str, why: Mapping[str, Any]) -> pd.DataFrame:
+    """`df` with one message's explanation replaced (a `why` event, an explain)."""
+    rows = df.index[df["id"] == message_id]
+    if rows.empty:
+        return df
+    out = df.copy()
+    for row in rows:
+        out.at[row, "why"] = dict(why)
+        out.at[row, "rule"] = why_text(why)
+    return out

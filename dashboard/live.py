@@ -5,7 +5,7 @@ The thread's nursery holds three loops, each reconnecting with backoff on its ow
 
 - the supervision tree from `GET /api/actors/stream` (SSE, one `snapshot` per change);
 - moderator events from `GET /api/admin/events` (SSE: `message`, `held`, `action`,
-  `metrics`). Where the app does not have that endpoint (404), the loop polls
+  `why`, `metrics`). Where the app does not have that endpoint (404), the loop polls
   `/api/admin/messages` and `/api/admin/held` instead, and where those are missing too,
   each room's `/api/rooms/<room>/history`, so the table still fills;
 - `/metrics` every `metrics_interval` seconds (and the top gifters and rooms less often),
@@ -15,7 +15,8 @@ Everything it learns goes to `sink(kind, data)`, called from the feed thread; th
 side hands it to the Bokeh document with `add_next_tick_callback` (see `dashboard.app`).
 Kinds: "tree", "metrics" ((time, metrics)), "gifts", "rooms", "messages" (a list),
 "message", "held" (the hold queue, a list; fetched again after each held or action
-event), "held_event", "action", "status" (text), "auth" (the token was
+event), "held_event", "action", "why" (a message's driving words, found after it was
+decided), "status" (text), "auth" (the token was
 refused: the session must log in again; the feed then stops).
 
 Example:
@@ -153,8 +154,8 @@ class LiveFeed:
         try:
             async for event in api.stream("/api/admin/events", on_open=starting_state):
                 # The app's own `metrics` events are not used: /metrics is sampled anyway.
-                if event.event == "message":
-                    self.sink("message", event.json())
+                if event.event in ("message", "why"):
+                    self.sink(event.event, event.json())
                 elif event.event in ("held", "action"):
                     self.sink(
                         event.event if event.event == "action" else "held_event", event.json()

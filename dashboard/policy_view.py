@@ -2,7 +2,9 @@
 
 Thresholds and bands are editable tables; blocked terms one per line; the numbers and
 modes are plain inputs. `dashboard.policy.build_policy` validates before sending; the
-app validates again and bumps the version, which the editor then shows.
+app validates again and bumps the version, which the editor then shows. Below the
+editor, `WhatIfView` previews the edited values on the last hour before anything is
+saved, runs them in shadow, and lists the room's versions for a rollback.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import panel as pn
 
 from dashboard.client import ApiClient, ApiError
 from dashboard.policy import ACTIONS, FAILURE_MODES, build_policy, policy_tables
+from dashboard.whatif_view import WhatIfView
 
 __all__ = ["PolicyView"]
 
@@ -61,6 +64,9 @@ class PolicyView:
             "timeout_secs": pn.widgets.FloatInput(name="Timeout (s)", start=0, value=300),
         }
         self.failure_mode = pn.widgets.Select(name="Model failure", options=FAILURE_MODES)
+        self.whatif = WhatIfView(
+            api, say, room=lambda: str(self.room.value), edited=self.edited, show=self.show
+        )
         self.layout = pn.Column(
             pn.Row(self.room, load, save, self.version),
             pn.Row(
@@ -71,6 +77,7 @@ class PolicyView:
                 pn.Column(self.terms, self.term_action),
                 pn.Column(*self.numbers.values(), self.failure_mode),
             ),
+            self.whatif.layout,
             name="Policy",
         )
 
@@ -103,18 +110,28 @@ class PolicyView:
                 self.show(await api.policy(self.room.value))
             except ApiError as exc:
                 self.say(False, f"policy: {exc.detail}")
+                return
+        await self.whatif.reload()
+
+    def edited(self) -> dict[str, Any]:
+        """The policy as edited now (not saved).
+
+        Raises:
+            ValueError, TypeError: a value the app would refuse (see `build_policy`).
+        """
+        return build_policy(
+            self.base,
+            self.thresholds.value,
+            self.bands.value,
+            self.terms.value or "",
+            blocked_term_action=self.term_action.value,
+            failure_mode=self.failure_mode.value,
+            **{name: w.value for name, w in self.numbers.items()},
+        )
 
     async def save(self, _event: object) -> None:
         try:
-            policy = build_policy(
-                self.base,
-                self.thresholds.value,
-                self.bands.value,
-                self.terms.value or "",
-                blocked_term_action=self.term_action.value,
-                failure_mode=self.failure_mode.value,
-                **{name: w.value for name, w in self.numbers.items()},
-            )
+            policy = self.edited()
         except (ValueError, TypeError) as exc:
             self.say(False, f"policy not applied: {exc}")
             return
@@ -126,3 +143,4 @@ class PolicyView:
                 return
         self.show(saved)
         self.say(True, f"policy v{saved.get('version')} applied to {self.room.value}")
+        await self.whatif.reload()

@@ -15,7 +15,15 @@ import pandas as pd
 import panel as pn
 
 from dashboard.client import ApiClient, ApiError
-from dashboard.frames import AUDIT_COLUMNS, MESSAGE_COLUMNS, audit_frame, filter_messages
+from dashboard.frames import (
+    AUDIT_COLUMNS,
+    MESSAGE_COLUMNS,
+    audit_frame,
+    filter_messages,
+    messages_frame,
+    with_why,
+)
+from dashboard.why_view import WhyPane
 
 __all__ = ["ActionsView", "AuditView", "HeldView", "MessagesView"]
 
@@ -38,11 +46,12 @@ async def call(say: Say, what: str, action: Callable[[], Awaitable[Any]]) -> Any
 
 
 class MessagesView:
-    """Recent messages (pushed by the feed), filtered locally, with actions on a row."""
+    """Recent messages (pushed by the feed), filtered locally, with actions on a row and
+    why the selected one was decided so."""
 
     def __init__(self, api: ApiFactory, say: Say) -> None:
         self.api, self.say = api, say
-        self.data = pd.DataFrame(columns=[*MESSAGE_COLUMNS, "scores"])
+        self.data = messages_frame([])
         self.user = pn.widgets.TextInput(name="User", placeholder="any", width=160)
         self.room = pn.widgets.Select(name="Room", options=[""], width=140)
         self.action = pn.widgets.Select(name="Action", options=ACTION_CHOICES, width=120)
@@ -52,9 +61,11 @@ class MessagesView:
             selectable=1,
             page_size=20,
             pagination="local",
-            formatters={c: PLAIN for c in ("message", "user", "room", "action", "status")},
+            formatters={c: PLAIN for c in ("message", "user", "room", "action", "status", "rule")},
             **TABLE,
         )
+        self.why = WhyPane(api, say, self.explained)
+        self.table.param.watch(lambda _e: self._show_why(), "selection")
         self.reason = pn.widgets.TextInput(name="Reason", placeholder="optional", width=200)
         self.duration = pn.widgets.IntInput(name="Duration (s)", value=600, start=1, width=120)
         buttons = {
@@ -74,6 +85,7 @@ class MessagesView:
             pn.Row(self.user, self.room, self.action, self.toxic_only),
             self.table,
             pn.Row(self.reason, self.duration, *self.buttons),
+            self.why.layout,
             name="Messages",
             sizing_mode="stretch_width",
         )
@@ -81,6 +93,22 @@ class MessagesView:
     def set_data(self, df: pd.DataFrame) -> None:
         self.data = df
         self.refresh()
+
+    def explained(self, message_id: str, why: dict[str, Any]) -> None:
+        """A message's explanation changed (explain, or a live `why` event)."""
+        self.data = with_why(self.data, message_id, why)
+        self.why.update(message_id, why)
+        self.refresh()
+
+    def _show_why(self) -> None:
+        chosen = self.table.selected_dataframe
+        if chosen.empty:
+            return
+        rows = self.data[self.data["id"] == chosen["id"].iloc[0]]
+        if rows.empty:
+            return
+        row = rows.iloc[0]
+        self.why.show(str(row["id"]), str(row["original"] or row["message"]), row["why"])
 
     def set_rooms(self, rooms: list[str]) -> None:
         options = ["", *sorted({*rooms, *(str(r) for r in self.data["room"].dropna())})]
@@ -141,7 +169,7 @@ class HeldView:
         self.table = pn.widgets.Tabulator(
             pd.DataFrame(columns=MESSAGE_COLUMNS),
             buttons={"approve": "Approve", "reject": "Reject"},
-            formatters={c: PLAIN for c in ("message", "user", "room", "action", "status")},
+            formatters={c: PLAIN for c in ("message", "user", "room", "action", "status", "rule")},
             height=400,
             **TABLE,
         )
@@ -150,8 +178,7 @@ class HeldView:
         self.layout = pn.Column(self.count, self.table, name="Hold queue")
 
     def set_held(self, held: list[dict[str, Any]]) -> None:
-        df = pd.DataFrame([{c: m.get(c) for c in MESSAGE_COLUMNS} for m in held],
-                          columns=MESSAGE_COLUMNS)  # fmt: skip
+        df = messages_frame(held)[MESSAGE_COLUMNS]
         self.table.value = df
         self.count.value = str(len(df))
 

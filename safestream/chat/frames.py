@@ -141,8 +141,10 @@ def moderation_frame(kind: str, message: ChatMessage) -> dict[str, Any]:
 
 def moderator_view(frame: Mapping[str, Any], message: ChatMessage) -> dict[str, Any]:
     """`frame` (a chat or held/blocked frame) with what moderators see: the message's
-    status, why it was decided so and, with a shadow policy attached, the shadow's action."""
+    status, its text as sent, why it was decided so and, with a shadow policy attached,
+    the shadow's action."""
     view = {**frame, "status": message.status, "why": dict(message.why)}
+    view["original"] = message.original
     if message.shadow_id is not None:
         view["shadow"] = {
             "id": message.shadow_id,
