@@ -54,10 +54,10 @@ MESSAGE_COLUMNS = [
     "user",
     "message",
     "action",
+    "rule",
     "toxic",
     "score",
     "status",
-    "rule",
     "seq",
 ]
 # Kept with each message but not shown as columns: scores per category (the score

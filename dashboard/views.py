@@ -62,6 +62,7 @@ class MessagesView:
             page_size=20,
             pagination="local",
             formatters={c: PLAIN for c in ("message", "user", "room", "action", "status", "rule")},
+            css_classes=["messages-table"],
             **TABLE,
         )
         self.why = WhyPane(api, say, self.explained)

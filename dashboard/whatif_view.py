@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -42,6 +43,7 @@ from dashboard.whatif import (
 __all__ = ["ReplayChart", "WhatIfView"]
 
 PREVIEW_SECS = 3600
+SUMMARY_STYLE = ":host { font-size: 1.2em; font-weight: 600; }"
 Json = dict[str, Any]
 PLAIN = {"type": "plaintext"}
 TABLE = {"show_index": False, "sizing_mode": "stretch_width", "disabled": True}
@@ -106,16 +108,26 @@ class WhatIfView:
         self.summary = pn.pane.HTML(
             "Edit the policy above, then preview what it would have changed.",
             css_classes=["replay-summary"],
+            stylesheets=[SUMMARY_STYLE],
             sizing_mode="stretch_width",
         )
         self.chart = ReplayChart()
-        self.changes = _table(CHANGE_COLUMNS, height=240, pagination="local", page_size=8)
+        self.changes = _table(
+            CHANGE_COLUMNS,
+            height=240,
+            pagination="local",
+            page_size=8,
+            css_classes=["replay-changes"],
+        )
         self.shadow_status = pn.pane.HTML(
             "No shadow policy on this room.",
             css_classes=["shadow-status"],
+            stylesheets=[SUMMARY_STYLE],
             sizing_mode="stretch_width",
         )
-        self.disagreements = _table(DISAGREEMENT_COLUMNS, height=220)
+        self.disagreements = _table(
+            DISAGREEMENT_COLUMNS, height=220, css_classes=["shadow-disagreements"]
+        )
         self.promote_button = pn.widgets.Button(
             name="Promote shadow", button_type="success", disabled=True, width=160
         )
@@ -126,7 +138,9 @@ class WhatIfView:
         self.drop_button.on_click(self.drop)
         refresh = pn.widgets.Button(name="Refresh shadow", width=140)
         refresh.on_click(self.refresh_shadow)
-        self.versions = _table(VERSION_COLUMNS, height=200, selectable=1)
+        self.versions = _table(
+            VERSION_COLUMNS, height=200, selectable=1, css_classes=["policy-history"]
+        )
         self.rollback_button = pn.widgets.Button(
             name="Roll back to selected", button_type="warning", width=200
         )
@@ -173,8 +187,10 @@ class WhatIfView:
         if result is None:
             return
         self.summary.object = replay_summary(result)
-        self.chart.update(replay_counts(result))
         self.changes.value = replay_changes(result)
+        # A Bokeh model (not a Panel widget) changes only under the document's lock: on
+        # the next tick, as the live charts do.
+        pn.state.execute(partial(self.chart.update, replay_counts(result)), schedule=True)
         self.say(True, f"preview: {result['changed']} of {result['scanned']} messages change")
 
     async def run_in_shadow(self, _event: object = None) -> None:

@@ -22,6 +22,12 @@ from dashboard.whatif import why_html
 __all__ = ["WhyPane"]
 
 EMPTY = "<i>Select a message to see why it was decided so.</i>"
+# Panel renders each pane in its own shadow root: the pane brings its own stylesheet.
+STYLE = """
+mark.why-driver { background: #ff0050; color: #fff; padding: 0 3px; border-radius: 3px; }
+mark.why-blocked { background: #f39c12; color: #000; padding: 0 3px; border-radius: 3px; }
+.why-text { font-size: 1.3em; }
+"""
 
 
 class WhyPane:
@@ -36,7 +42,9 @@ class WhyPane:
         self.api, self.say, self.on_explained = api, say, on_explained
         self.message_id: str | None = None
         self.text = ""
-        self.html = pn.pane.HTML(EMPTY, css_classes=["why-pane"], sizing_mode="stretch_width")
+        self.html = pn.pane.HTML(
+            EMPTY, css_classes=["why-pane"], stylesheets=[STYLE], sizing_mode="stretch_width"
+        )
         self.explain = pn.widgets.Button(name="Explain words", disabled=True, width=160)
         self.explain.on_click(self._explain)
         self.layout = pn.Column(

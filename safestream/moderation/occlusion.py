@@ -24,10 +24,19 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from safestream.moderation.classifiers import Scores
 from safestream.moderation.why import Driver, Why
 
-__all__ = ["MIN_DROP", "TOP_DRIVERS", "driving_words", "explain", "variants", "words_of"]
+__all__ = [
+    "MIN_DROP",
+    "RELATIVE_DROP",
+    "TOP_DRIVERS",
+    "driving_words",
+    "explain",
+    "variants",
+    "words_of",
+]
 
 WORD = re.compile("\\w+(?:['\u2019-]\\w+)*")  # "don't", "don\u2019t", "well-known"
 MIN_DROP = 0.05  # a word whose removal lowers the score by less is not a driver
+RELATIVE_DROP = 0.25  # ... nor one that lowers it by less than this share of the biggest drop
 TOP_DRIVERS = 5
 
 ScoreFn = Callable[[Sequence[str]], Awaitable[list[Scores | None]]]
@@ -61,15 +70,17 @@ def driving_words(
     top: int = TOP_DRIVERS,
     min_drop: float = MIN_DROP,
 ) -> tuple[Driver, ...]:
-    """The words whose removal lowers `category`'s score by `min_drop` or more, the
-    biggest drop first (at most `top`); `without[i]` scores the line without `words[i]`."""
+    """The words whose removal lowers `category`'s score by `min_drop` or more (and by at
+    least `RELATIVE_DROP` of the biggest drop), the biggest drop first (at most `top`);
+    `without[i]` scores the line without `words[i]`."""
     score = base.get(category, 0.0)
     drops = [
         (score - scores.get(category, 0.0), word)
         for word, scores in zip(words, without, strict=True)
         if scores is not None
     ]
-    drops = sorted((d for d in drops if d[0] >= min_drop), key=lambda d: -d[0])
+    cut = max(min_drop, RELATIVE_DROP * max((d for d, _w in drops), default=0.0))
+    drops = sorted((d for d in drops if d[0] >= cut), key=lambda d: -d[0])
     return tuple(Driver(word, round(drop, 4)) for drop, word in drops[:top])
 
 
