@@ -99,9 +99,14 @@ def shadow_summary(status: Mapping[str, Any]) -> str:
     text = (
         f"Shadow #{status.get('id')} by {status.get('attached_by')}: "
         f"agreement {rate} ({agreed} of {decided} messages) · "
-        f"{decided - agreed} disagreements · active policy v{status.get('active_version')}"
+        f"{_count(decided - agreed, 'disagreement')} · "
+        f"active policy v{status.get('active_version')}"
     )
     return html.escape(text)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def disagreements_frame(status: Mapping[str, Any]) -> pd.DataFrame:
