@@ -72,7 +72,7 @@ def test_summaries_are_escaped_and_say_what_matters() -> None:
     status = {"attached": True, "id": 3, "attached_by": "mod", "decided": 4, "agreed": 3,
               "agreement": 0.75, "active_version": 2}  # fmt: skip
     assert shadow_summary(status) == (
-        "Shadow #3 by mod: agreement 75 % (3 of 4 messages) · 1 disagreements · active policy v2"
+        "Shadow #3 by mod: agreement 75 % (3 of 4 messages) · 1 disagreement · active policy v2"
     )
 
 
