@@ -152,7 +152,7 @@ def test_a_message_row_refuses_an_unknown_shadow_action() -> None:
 def test_upgrade_keeps_a_rooms_stored_policy_as_its_first_version(empty_db_url: str) -> None:
     engine = store.make_engine(empty_db_url)
     try:
-        store.upgrade(engine, "0002")
+        store.upgrade(engine, "0004")
         with engine.begin() as conn:
             conn.execute(
                 sa.text(
