@@ -90,6 +90,8 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     username: Mapped[str] = mapped_column(Name, unique=True)
+    # What the name looks like (accounts.auth.username_key): look-alikes are refused.
+    name_key: Mapped[str | None] = mapped_column(Name, index=True)
     email: Mapped[str | None] = mapped_column(String(254))
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default="viewer")
