@@ -184,7 +184,11 @@ def build_tree(parts: NodeParts) -> Supervisor:
         ChildSpec(
             name="broker",
             factory=lambda: BrokerActor(
-                lambda: open_broker(settings.broker_url, namespace=settings.broker_namespace),
+                lambda: open_broker(
+                    settings.broker_url,
+                    namespace=settings.broker_namespace,
+                    node=parts.broker.node,
+                ),
                 parts.broker,
             ),
             register="broker",
