@@ -1,0 +1,321 @@
+"""Chaos-test helpers: chat peers that keep the books on what was acknowledged, a node
+client, and waits for states (never fixed sleeps).
+
+A `Peer` is one user on one chat socket in one room, speaking only the documented
+protocol (docs/protocol.md). It reconnects with `?since=<last seq seen>` whenever the
+server closes its socket (or is down), records every close code, and counts:
+
+- `acked`: its own messages whose `chat` echo it received (text -> (id, seq));
+- `seen`: every chat message it received, live or recovered (seq -> id), with
+  `duplicates` (the same seq twice) and `conflicts` (one seq, two ids);
+- `answers`: each chat frame it sends is answered by its echo, an `error`, `held` or
+  `blocked` frame; `pending` is what the current socket has not answered yet.
+
+Example:
+    async with trio.open_nursery() as nursery:
+        peer = Peer(node, "ann", token, room="main", send_every=0.25)
+        nursery.start_soon(peer.run)
+        await wait_until(lambda: len(peer.acked) >= 5, what="ann chats")
+        peer.stop()
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import trio
+from conftest import AppProcess, free_port
+from trio_websocket import ConnectionClosed, HandshakeError, WebSocketConnection
+
+from safestream.chat_client import open_chat_socket
+
+WAIT_SECS = 30.0
+RECONNECT_SECS = 0.2
+POLL_SECS = 0.05
+PASSWORD = "correct horse battery"
+# Codes after which a client reconnects with ?since= (docs/protocol.md); 1006 is what a
+# client sees when the server process dies without a close frame.
+RECOVER_CODES = frozenset({1001, 1006, 1011, 1012, 4008})
+
+
+async def wait_until(predicate: Callable[[], bool], *, what: str, secs: float = WAIT_SECS) -> None:
+    """Check `predicate` every POLL_SECS until it holds; fail naming `what` after `secs`.
+
+    Polling, not an Event: the states waited for live in a server process and in
+    several client tasks at once.
+    """
+    with trio.move_on_after(secs):
+        while True:
+            if predicate():
+                return
+            await trio.sleep(POLL_SECS)
+    raise AssertionError(f"timed out after {secs:.0f}s waiting for: {what}")
+
+
+@dataclass
+class Node:
+    """HTTP access to one `safestream serve` process (a new connection per request, so a
+    restarted process on the same port is just reached again)."""
+
+    app: AppProcess
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ws_url(self) -> str:
+        return self.app.url.replace("http://", "ws://")
+
+    async def request(
+        self, method: str, path: str, *, user: str | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.tokens[user]}"} if user else {}
+        async with httpx.AsyncClient(base_url=self.app.url, timeout=10) as http:
+            return await http.request(method, path, headers=headers, **kwargs)
+
+    async def login(self, user: str, password: str | None = None) -> str:
+        data = {"username": user, "password": password or user}
+        response = await self.request("POST", "/auth/login", data=data)
+        assert response.status_code == 200, response.text
+        self.tokens[user] = response.json()["access_token"]
+        return self.tokens[user]
+
+    async def register(self, user: str) -> str:
+        body = {"username": user, "password": PASSWORD, "email": f"{user}@example.org"}
+        response = await self.request("POST", "/auth/register", json=body)
+        assert response.status_code == 200, response.text
+        return await self.login(user, PASSWORD)
+
+    async def admin(self, method: str, path: str, **body: Any) -> dict[str, Any]:
+        """An admin route as the demo admin; fails unless it answers 200."""
+        response = await self.request(method, path, user="test_streamer", json=body)
+        assert response.status_code == 200, f"{path}: {response.status_code} {response.text}"
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def healthy(self) -> bool:
+        try:
+            response = await self.request("GET", "/health")
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200 and response.json() == {"status": "ok"}
+
+    async def actors(self) -> dict[str, Any]:
+        response = await self.request("GET", "/api/actors", user="test_streamer")
+        assert response.status_code == 200, response.text
+        tree: dict[str, Any] = response.json()
+        return tree
+
+    async def history(self, room: str) -> list[dict[str, Any]]:
+        """Every visible message of `room`, oldest first (paged by `after_seq`)."""
+        messages: list[dict[str, Any]] = []
+        while True:
+            after = messages[-1]["seq"] if messages else 0
+            response = await self.request(
+                "GET",
+                f"/api/rooms/{room}/history",
+                user="test_streamer",
+                params={"after_seq": after, "limit": 500},
+            )
+            assert response.status_code == 200, response.text
+            page = response.json()["messages"]
+            messages.extend(page)
+            if len(page) < 500:
+                return messages
+
+
+@asynccontextmanager
+async def running_node(data_dir: Path, **env: str) -> AsyncIterator[Node]:
+    """A `safestream serve` child process (demo mode, SQLite in `data_dir`), logged in as
+    the demo admin, stopped (SIGINT, then killed) at the end."""
+    app = AppProcess(data_dir=data_dir, port=free_port(), extra_env=env)
+    await trio.to_thread.run_sync(app.start)
+    try:
+        node = Node(app)
+        await node.login("test_streamer")
+        yield node
+    finally:
+        await trio.to_thread.run_sync(app.stop)
+
+
+async def chatting_peers(
+    nursery: trio.Nursery, node: Node, users: Iterable[str], **options: Any
+) -> list[Peer]:
+    """Register `users` and start one chatting Peer each; wait until all are connected."""
+    peers = [Peer(node, user, await node.register(user), **options) for user in users]
+    for peer in peers:
+        nursery.start_soon(peer.run)
+    await wait_until(lambda: all(p.connected for p in peers), what="every peer connected")
+    return peers
+
+
+def walk(node: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    """Every node of an `/api/actors` snapshot."""
+    yield node
+    for child in node.get("children", []):
+        yield from walk(child)
+
+
+def find_actor(tree: dict[str, Any], path: str) -> dict[str, Any] | None:
+    return next((node for node in walk(tree) if node["path"] == path), None)
+
+
+class Peer:
+    """One user's chat socket that chats (when `send_every` is set) and recovers."""
+
+    def __init__(
+        self, node: Node, user: str, token: str, *, room: str = "main", send_every: float = 0.0
+    ) -> None:
+        self.node = node
+        self.user = user
+        self.room = room
+        self._token = token
+        self._send_every = send_every
+        self._stop = trio.Event()
+        self._ws: WebSocketConnection | None = None
+        self.sending = send_every > 0
+        self.connected = False
+        self.sessions = 0
+        self.refused = 0  # connection attempts that failed (server down)
+        self.closes: list[tuple[int | None, str | None]] = []
+        self.seen: dict[int, str] = {}
+        self.duplicates: list[int] = []
+        self.conflicts: list[int] = []
+        self.unrecovered = 0  # history frames with recovered: false after a `since`
+        self.sent: list[str] = []
+        self.acked: dict[str, tuple[str, int]] = {}
+        self.errors: Counter[str] = Counter()
+        self.held: list[dict[str, Any]] = []  # held frames (own or, for moderators, others')
+        self.chats: list[dict[str, Any]] = []  # live chat frames, in order
+        self.gifts = 0
+        self.pending = 0  # sent on this socket and not answered yet
+        self.unanswered_at_close = 0  # sent on a socket that closed before answering
+
+    @property
+    def last_seq(self) -> int | None:
+        return max(self.seen) if self.seen else None
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Connect, chat and reconnect with `?since=` until `stop()` or a final close."""
+        while not self._stop.is_set():
+            try:
+                await self._session()
+            except (OSError, HandshakeError):
+                self.refused += 1
+            if self.closes and self.closes[-1][0] not in RECOVER_CODES:
+                return  # kicked, banned, refused: a client does not retry blindly
+            with trio.move_on_after(RECONNECT_SECS):
+                await self._stop.wait()
+
+    async def _session(self) -> None:
+        query = f"?room={self.room}"
+        if self.last_seq is not None:
+            query += f"&since={self.last_seq}"
+        async with open_chat_socket(f"{self.node.ws_url}/ws/{self.user}{query}") as ws:
+            await ws.send_message(json.dumps({"type": "auth", "token": self._token}))
+            self.sessions += 1
+            self.pending = 0
+            self._ws = ws
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._read, ws, nursery.cancel_scope)
+                nursery.start_soon(self._chat_loop, ws)
+                await self._stop.wait()
+                nursery.cancel_scope.cancel()
+            self.connected = False
+
+    async def _read(self, ws: WebSocketConnection, scope: trio.CancelScope) -> None:
+        try:
+            while True:
+                self._on_frame(json.loads(await ws.get_message()))
+        except ConnectionClosed as exc:
+            self.connected = False
+            self.closes.append((exc.reason.code, exc.reason.reason))
+            self.unanswered_at_close += self.pending
+            self.pending = 0
+            scope.cancel()
+
+    async def _chat_loop(self, ws: WebSocketConnection) -> None:
+        if not self._send_every:
+            return
+        while True:
+            if self.connected and self.sending:
+                try:
+                    await self.say(f"{self.user} says {len(self.sent)}")
+                except ConnectionClosed:
+                    return
+            await trio.sleep(self._send_every)
+
+    async def say(self, text: str) -> None:
+        """Send one chat line now on the current socket (after `wait_connected`)."""
+        assert self._ws is not None and self.connected, f"{self.user} is not connected"
+        await self._ws.send_message(json.dumps({"type": "chat", "message": text}))
+        self.sent.append(text)
+        self.pending += 1
+
+    def _on_frame(self, frame: dict[str, Any]) -> None:
+        kind = frame.get("type")
+        if kind == "history":
+            if frame.get("recovered") is False and self.seen:
+                self.unrecovered += 1
+            for message in frame["messages"]:
+                self._on_chat(message, live=False)
+            self.connected = True
+        elif kind == "chat":
+            self.chats.append(frame)
+            self._on_chat(frame, live=True)
+        elif kind == "error":
+            self.errors[frame["code"]] += 1
+            self._answered()
+        elif kind in ("held", "blocked"):
+            self.held.append(frame)
+            if frame.get("user") == self.user:
+                self._answered()
+        elif kind == "gift":
+            self.gifts += 1
+
+    def _on_chat(self, message: dict[str, Any], *, live: bool) -> None:
+        seq, message_id = message["seq"], message["id"]
+        known = self.seen.get(seq)
+        if known is not None:
+            (self.duplicates if known == message_id else self.conflicts).append(seq)
+        self.seen[seq] = message_id
+        if message["user"] == self.user:
+            self.acked[message["message"]] = (message_id, seq)
+            if live:
+                self._answered()
+
+    def _answered(self) -> None:
+        self.pending = max(0, self.pending - 1)
+
+
+def check_recovery(peers: Iterable[Peer], history: list[dict[str, Any]]) -> None:
+    """No acknowledged message lost; each viewer saw each message once, with no gaps.
+
+    Every message a sender saw echoed is stored with the same id and seq; the stored
+    history has no duplicate ids or seqs; every message a viewer saw is stored, and every
+    stored message between the first and last a viewer saw reached it exactly once.
+    """
+    by_seq = {message["seq"]: message["id"] for message in history}
+    assert len(by_seq) == len(history), "a seq is stored twice"
+    assert len({message["id"] for message in history}) == len(history), "an id is stored twice"
+    for peer in peers:
+        stored = {m["message"]: (m["id"], m["seq"]) for m in history if m["user"] == peer.user}
+        lost = {text: ack for text, ack in peer.acked.items() if stored.get(text) != ack}
+        assert not lost, f"{peer.user}: acknowledged but not stored: {lost}"
+        assert peer.duplicates == [], f"{peer.user} got seqs twice: {peer.duplicates}"
+        assert peer.conflicts == [], f"{peer.user} got two ids for seqs {peer.conflicts}"
+        assert peer.unrecovered == 0, f"{peer.user}: a `since` was not recovered"
+        unknown = {seq: i for seq, i in peer.seen.items() if by_seq.get(seq) != i}
+        assert not unknown, f"{peer.user} saw messages that are not stored: {unknown}"
+        if peer.seen:
+            first, last = min(peer.seen), max(peer.seen)
+            gaps = [seq for seq in by_seq if first <= seq <= last and seq not in peer.seen]
+            assert gaps == [], f"{peer.user} never got stored messages {gaps}"
