@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import signal
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -80,6 +80,8 @@ class NodeParts:
     limits: ConnectionLimits
     registry: Registry
     offload: Offload = trio.to_thread.run_sync
+    # Set when an orderly stop begins: rooms take no new members, viewers get 1001.
+    draining: trio.Event = field(default_factory=trio.Event)
 
     @classmethod
     def create(cls, settings: Settings, classifier: Classifier) -> NodeParts:
@@ -138,6 +140,7 @@ def build_tree(parts: NodeParts) -> Supervisor:
         store=registry.address("store"),
         feed=parts.feed(),
         viewers=lambda: parts.limits.total,
+        shutting_down=parts.draining.is_set,
     )
 
     def moderation() -> ModerationPool:
@@ -224,9 +227,10 @@ async def serve(
     """Run one node until SIGINT/SIGTERM (or `shutdown` is set).
 
     Start-up migrates the database, loads the model, creates demo accounts in demo
-    mode, starts the supervision tree, then binds. Shutdown closes every WebSocket with
-    `GOING_AWAY` first, then stops HTTP, then the tree (store last, so accepted messages
-    are committed).
+    mode, starts the supervision tree, then binds. Shutdown drains: rooms stop taking
+    members (a new chat socket is closed with `GOING_AWAY`), every chat socket is closed
+    with `GOING_AWAY` and a reconnect hint, HTTP stops listening, then the tree stops
+    bottom to top: rooms store what they accepted (`DRAIN_SECS`), the store last.
     """
     settings.check_server_secret()
     model = (
@@ -245,7 +249,7 @@ async def serve(
             build_tree(parts), name="safestream", registry=parts.registry
         ) as system:
             app = build_asgi(app_context(parts, system))
-            trigger = _shutdown_trigger(system, stop, handle_signals)
+            trigger = _shutdown_trigger(system, stop, parts.draining, handle_signals)
             await hypercorn_serve(
                 app,  # type: ignore[arg-type]
                 hypercorn_config(settings, bind),
@@ -283,7 +287,7 @@ async def load_sanctions(db: Database, sanctions: Sanctions) -> None:
 
 
 def _shutdown_trigger(
-    system: ActorSystem, stop: trio.Event, handle_signals: bool
+    system: ActorSystem, stop: trio.Event, draining: trio.Event, handle_signals: bool
 ) -> Callable[[], Awaitable[None]]:
     async def trigger() -> None:
         async with trio.open_nursery() as nursery:
@@ -298,6 +302,7 @@ def _shutdown_trigger(
                 nursery.start_soon(on_signal)
             await stop.wait()
             nursery.cancel_scope.cancel()
+        draining.set()
         await close_all_connections(system)
 
     return trigger

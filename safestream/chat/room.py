@@ -4,8 +4,9 @@ A Room accepts posts from its members' Connections, stamps them (id, seq, time),
 them scored and stored by its pipeline task, then serialises each event once and offers
 it to every member's outbox. It never waits on a viewer: a full outbox closes that viewer
 (`TOO_SLOW`). Its replay buffer answers `?since=` on reconnect. Empty rooms passivate
-after `ROOM_IDLE_SECS`; a crashed room closes its members with `SERVICE_RESTART` so they
-reconnect and recover from the (reloaded) history.
+after `ROOM_IDLE_SECS`; a room that crashes or is restarted with its supervisor closes its
+members with `SERVICE_RESTART` so they reconnect and recover from the (reloaded) history;
+only when the node itself is shutting down are they closed with `GOING_AWAY`.
 
 The pipeline task belongs to this actor: it scores and persists batches in order, then
 calls `_deliver`, which does not await, so the room's state is never seen half-changed.
@@ -22,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,7 +44,13 @@ from safestream.chat.frames import (
     notice_frame,
     presence_frame,
 )
-from safestream.chat.protocol import CloseCode, encode, error_frame
+from safestream.chat.protocol import (
+    ROOM_RESTART_REASON,
+    SHUTDOWN_REASON,
+    CloseCode,
+    encode,
+    error_frame,
+)
 from safestream.chat.room_messages import (
     Broadcast,
     CloseUser,
@@ -67,7 +75,7 @@ from safestream.store import repo
 from safestream.store.database import Database
 from safestream.store.errors import UserNotFound
 from safestream.store.records import ActionRow, MessageStatus
-from safestream.store.writer import Persist, Stored, StoreUnavailable
+from safestream.store.writer import Flush, Persist, Stored, StoreUnavailable
 
 __all__ = ["Room", "RoomDeps"]
 
@@ -88,6 +96,7 @@ class RoomDeps:
     store: Address  # the PersistenceWriter
     feed: FeedNotifier
     viewers: Callable[[], int]  # connected viewers on the node, for presence frames
+    shutting_down: Callable[[], bool]  # the node is draining: no new members, close 1001
 
 
 class Room(Actor):
@@ -116,6 +125,10 @@ class Room(Actor):
 
     async def on_start(self) -> None:
         db = self._deps.db
+        # A predecessor that crashed may have left a batch with the store: wait until it
+        # is written, so its messages are in the history and their seqs are not reused.
+        with contextlib.suppress(StoreUnavailable, ActorError):
+            await self._deps.store.ask(Flush(), timeout=self._store_timeout())
         record = await db.run(repo.ensure_room, self.room)
         settings = self._deps.settings
         self._policy = RoomPolicy.stored_or_default(
@@ -145,9 +158,11 @@ class Room(Actor):
             nursery.cancel_scope.cancel()
 
     async def on_stop(self) -> None:
-        shutting_down = self.stop_requested.is_set()
-        code = CloseCode.GOING_AWAY if shutting_down else CloseCode.SERVICE_RESTART
-        reason = "server shutting down" if shutting_down else "room restarting"
+        # A stop asked by a supervisor that is itself restarting is a room restart too.
+        if self._deps.shutting_down():
+            code, reason = CloseCode.GOING_AWAY, SHUTDOWN_REASON
+        else:
+            code, reason = CloseCode.SERVICE_RESTART, ROOM_RESTART_REASON
         for member in self._members.values():
             member.outbox.close(code, reason)
         self._members.clear()
@@ -249,7 +264,7 @@ class Room(Actor):
                         messages=tuple(m.to_row() for m in decided),
                         actions=tuple(self._timeout_audit(user) for user in timeouts),
                     ),
-                    timeout=settings.moderation_timeout_secs + 10.0,
+                    timeout=self._store_timeout(),
                 )
             except (StoreUnavailable, ActorError):
                 # Not durable, so not accepted: tell the authors, deliver nothing.
@@ -259,6 +274,9 @@ class Room(Actor):
             self._deliver([m for m in decided if m.id not in stored.refused])
             for user in timeouts:
                 await self._store_mute(user)
+
+    def _store_timeout(self) -> float:
+        return self._deps.settings.moderation_timeout_secs + 10.0
 
     def _not_saved(self, messages: list[ChatMessage]) -> None:
         """Tell each author that their message was not stored (so nobody saw it)."""
