@@ -21,9 +21,11 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +56,20 @@ async def wait_until(predicate: Callable[[], bool], *, what: str, secs: float = 
     with trio.move_on_after(secs):
         while True:
             if predicate():
+                return
+            await trio.sleep(POLL_SECS)
+    raise AssertionError(
+        f"timed out after {secs:.0f}s waiting for: {what() if callable(what) else what}"
+    )
+
+
+async def wait_for_check(
+    check: Callable[[], Awaitable[bool]], *, what: str, secs: float = WAIT_SECS
+) -> None:
+    """`wait_until` for a check that must ask the server (an HTTP request)."""
+    with trio.move_on_after(secs):
+        while True:
+            if await check():
                 return
             await trio.sleep(POLL_SECS)
     raise AssertionError(f"timed out after {secs:.0f}s waiting for: {what}")
@@ -91,10 +107,10 @@ class Node:
         assert response.status_code == 200, response.text
         return await self.login(user, PASSWORD)
 
-    async def admin(self, method: str, path: str, **body: Any) -> dict[str, Any]:
+    async def admin(self, method: str, route: str, body: dict[str, Any]) -> dict[str, Any]:
         """An admin route as the demo admin; fails unless it answers 200."""
-        response = await self.request(method, path, user="test_streamer", json=body)
-        assert response.status_code == 200, f"{path}: {response.status_code} {response.text}"
+        response = await self.request(method, route, user="test_streamer", json=body)
+        assert response.status_code == 200, f"{route}: {response.status_code} {response.text}"
         result: dict[str, Any] = response.json()
         return result
 
@@ -154,6 +170,52 @@ async def chatting_peers(
     return peers
 
 
+async def quiesce(peers: Iterable[Peer]) -> None:
+    """Stop sending and wait until every message on an open socket has been answered
+    (echo, error, held or blocked): the server never loses one silently."""
+    peers = list(peers)
+    for peer in peers:
+        peer.sending = False
+    await wait_until(
+        lambda: all(p.pending == 0 for p in peers),
+        what=lambda: (
+            f"an answer to every message sent, unanswered: { {p.user: p.pending for p in peers} }"
+        ),
+    )
+
+
+class DatabaseLock:
+    """An exclusive lock on the node's SQLite file, taken by another connection (as a
+    long migration or a backup would): the node's writes wait on its busy timeout, then
+    fail with `database is locked`. Reads go on (WAL)."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
+
+    async def hold(self) -> None:
+        await trio.to_thread.run_sync(self._db.execute, "BEGIN EXCLUSIVE")
+
+    async def release(self) -> None:
+        await trio.to_thread.run_sync(self._db.execute, "COMMIT")
+        self._db.close()
+
+
+async def probe(node: Node, user: str) -> str:
+    """One new chat socket: "refused" (no TCP/WebSocket), "closed <code>" before joining,
+    or "joined" (a history frame came)."""
+    url = f"{node.ws_url}/ws/{user}?room=main"
+    try:
+        async with open_chat_socket(url) as ws:
+            await ws.send_message(json.dumps({"type": "auth", "token": node.tokens[user]}))
+            while json.loads(await ws.get_message())["type"] != "history":
+                pass
+            return "joined"
+    except (OSError, HandshakeError):
+        return "refused"
+    except ConnectionClosed as exc:
+        return f"closed {int(exc.reason.code)}"
+
+
 def walk(node: dict[str, Any]) -> Iterable[dict[str, Any]]:
     """Every node of an `/api/actors` snapshot."""
     yield node
@@ -195,6 +257,7 @@ class Peer:
         self.gifts = 0
         self.pending = 0  # sent on this socket and not answered yet
         self.unanswered_at_close = 0  # sent on a socket that closed before answering
+        self.log: list[str] = []  # sessions, history frames and closes, for failures
 
     @property
     def last_seq(self) -> int | None:
@@ -221,6 +284,7 @@ class Peer:
             query += f"&since={self.last_seq}"
         async with open_chat_socket(f"{self.node.ws_url}/ws/{self.user}{query}") as ws:
             await ws.send_message(json.dumps({"type": "auth", "token": self._token}))
+            self.log.append(f"open {query}")
             self.sessions += 1
             self.pending = 0
             self._ws = ws
@@ -238,6 +302,7 @@ class Peer:
         except ConnectionClosed as exc:
             self.connected = False
             self.closes.append((exc.reason.code, exc.reason.reason))
+            self.log.append(f"closed {exc.reason.code} after seq {self.last_seq}")
             self.unanswered_at_close += self.pending
             self.pending = 0
             scope.cancel()
@@ -263,6 +328,8 @@ class Peer:
     def _on_frame(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
         if kind == "history":
+            seqs = [m["seq"] for m in frame["messages"]]
+            self.log.append(f"history seq={frame['seq']} recovered={frame.get('recovered')} {seqs}")
             if frame.get("recovered") is False and self.seen:
                 self.unrecovered += 1
             for message in frame["messages"]:
@@ -296,6 +363,45 @@ class Peer:
         self.pending = max(0, self.pending - 1)
 
 
+class FeedWatcher:
+    """A moderator on the live events socket (`/api/admin/events/ws`), reconnecting when
+    it ends; counts events by kind."""
+
+    def __init__(self, node: Node, user: str = "test_streamer") -> None:
+        self.node = node
+        self.user = user
+        self.events: Counter[str] = Counter()
+        self.sessions = 0
+        self._stop = trio.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(OSError, HandshakeError, ConnectionClosed):
+                await self._session()
+            with trio.move_on_after(RECONNECT_SECS):
+                await self._stop.wait()
+
+    async def _session(self) -> None:
+        async with open_chat_socket(f"{self.node.ws_url}/api/admin/events/ws") as ws:
+            token = self.node.tokens[self.user]
+            await ws.send_message(json.dumps({"type": "auth", "token": token}))
+            self.sessions += 1
+            async with trio.open_nursery() as nursery:
+
+                async def read() -> None:
+                    with contextlib.suppress(ConnectionClosed):
+                        while True:
+                            self.events[json.loads(await ws.get_message())["type"]] += 1
+                    nursery.cancel_scope.cancel()
+
+                nursery.start_soon(read)
+                await self._stop.wait()
+                nursery.cancel_scope.cancel()
+
+
 def check_recovery(peers: Iterable[Peer], history: list[dict[str, Any]]) -> None:
     """No acknowledged message lost; each viewer saw each message once, with no gaps.
 
@@ -318,4 +424,4 @@ def check_recovery(peers: Iterable[Peer], history: list[dict[str, Any]]) -> None
         if peer.seen:
             first, last = min(peer.seen), max(peer.seen)
             gaps = [seq for seq in by_seq if first <= seq <= last and seq not in peer.seen]
-            assert gaps == [], f"{peer.user} never got stored messages {gaps}"
+            assert gaps == [], f"{peer.user} never got stored messages {gaps}: {peer.log}"

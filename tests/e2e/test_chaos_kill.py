@@ -24,8 +24,9 @@ async def test_kill_9_under_traffic_loses_no_acknowledged_message(tmp_path: Path
     async with running_node(tmp_path, **fast) as node, trio.open_nursery() as nursery:
         muted, banned = await node.register("kill_muted"), await node.register("kill_banned")
         peers = await chatting_peers(nursery, node, SENDERS, send_every=0.04)
-        await node.admin("POST", "/api/admin/mute", username="kill_muted", duration_secs=600)
-        await node.admin("POST", "/api/admin/ban", username="kill_banned", reason="chaos")
+        mute = {"username": "kill_muted", "duration_secs": 600}
+        await node.admin("POST", "/api/admin/mute", mute)
+        await node.admin("POST", "/api/admin/ban", {"username": "kill_banned", "reason": "x"})
         await wait_until(
             lambda: all(len(p.acked) >= 40 for p in peers), what="40 echoes for each sender"
         )
