@@ -134,6 +134,8 @@ class Settings(BaseSettings):
     store_flush_ms: NonNegativeFloat = 5.0  # STORE_FLUSH_MS: wait for more rows before committing
     store_queue_size: PositiveInt = 8192  # STORE_QUEUE_SIZE: writer mailbox
     db_threads: PositiveInt = 4  # DB_THREADS: worker threads for SQLAlchemy sessions
+    # SQLITE_BUSY_TIMEOUT_MS: a write waits this long for a locked SQLite file, then fails
+    sqlite_busy_timeout_ms: PositiveInt = 5000
     # ALLOWED_ORIGINS: comma list; empty = same host
     allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()
     fault_injection: bool = False  # FAULT_INJECTION: admins may crash actors (always in demo)

@@ -16,7 +16,12 @@ from typing import Any, TypeVar
 
 import trio
 
-from safestream.store.engine import make_engine, session_factory, upgrade
+from safestream.store.engine import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    make_engine,
+    session_factory,
+    upgrade,
+)
 
 __all__ = ["Database"]
 
@@ -26,9 +31,11 @@ T = TypeVar("T")
 class Database:
     """An engine, its session factory and the limiter its worker threads run under."""
 
-    def __init__(self, url: str, *, threads: int) -> None:
+    def __init__(
+        self, url: str, *, threads: int, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
+    ) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, sqlite_busy_timeout_ms=sqlite_busy_timeout_ms)
         self._sessions = session_factory(self.engine)
         self.limiter = trio.CapacityLimiter(max(1, threads))
 

@@ -19,6 +19,7 @@ of failing with ``database is locked``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -73,18 +74,27 @@ def _sqlite_is_memory(url: URL) -> bool:
     return url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
 
 
-def _on_sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.execute("PRAGMA foreign_keys = ON")
-    finally:
-        cursor.close()
+def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, ConnectionPoolEntry], None]:
+    def on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    return on_connect
 
 
-def make_engine(url: str | URL, *, echo: bool = False, **kwargs: Any) -> Engine:
+def make_engine(
+    url: str | URL,
+    *,
+    echo: bool = False,
+    sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+    **kwargs: Any,
+) -> Engine:
     """Create the engine for ``url`` (SQLite file or memory, or PostgreSQL).
 
     For a SQLite file the parent directory is created (``sqlite:///data/x.db`` works on
@@ -94,6 +104,8 @@ def make_engine(url: str | URL, *, echo: bool = False, **kwargs: Any) -> Engine:
     Args:
         url: database URL; see :func:`normalize_url`.
         echo: log SQL statements.
+        sqlite_busy_timeout_ms: how long a SQLite statement waits for a lock held by
+            another connection before failing with ``database is locked``.
         **kwargs: passed on to :func:`sqlalchemy.create_engine` (e.g. ``pool_size``).
     """
     parsed = normalize_url(url)
@@ -104,7 +116,7 @@ def make_engine(url: str | URL, *, echo: bool = False, **kwargs: Any) -> Engine:
         elif parsed.database and parsed.query.get("uri") != "true":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, echo=echo, **{**options, **kwargs})
-        event.listen(engine, "connect", _on_sqlite_connect)
+        event.listen(engine, "connect", _sqlite_pragmas(sqlite_busy_timeout_ms))
         return engine
     return create_engine(parsed, echo=echo, pool_pre_ping=True, **kwargs)
 
