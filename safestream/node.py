@@ -51,6 +51,7 @@ from safestream.chat.room_supervisor import RoomSupervisor, running_rooms
 from safestream.chat.sanctions import Sanctions
 from safestream.metrics import Metrics
 from safestream.moderation.classifiers import Classifier, load_classifier
+from safestream.moderation.faults import FaultyModel, ModelFaultSwitch
 from safestream.moderation.feed import FeedNotifier, ModeratorFeed
 from safestream.moderation.pool import ModerationClient, ModerationPool, worker_names
 from safestream.settings import Settings
@@ -82,12 +83,22 @@ class NodeParts:
     offload: Offload = trio.to_thread.run_sync
     # Set when an orderly stop begins: rooms take no new members, viewers get 1001.
     draining: trio.Event = field(default_factory=trio.Event)
+    # With fault injection only: the switch of the FaultyModel wrapping `classifier`.
+    model_fault: ModelFaultSwitch | None = None
 
     @classmethod
     def create(cls, settings: Settings, classifier: Classifier) -> NodeParts:
+        model_fault = ModelFaultSwitch() if settings.allows_fault_injection else None
+        if model_fault is not None:
+            classifier = FaultyModel(classifier, model_fault)
         return cls(
+            model_fault=model_fault,
             settings=settings,
-            db=Database(settings.database_url, threads=settings.db_threads),
+            db=Database(
+                settings.database_url,
+                threads=settings.db_threads,
+                sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+            ),
             classifier=classifier,
             metrics=Metrics(),
             sanctions=Sanctions(),
@@ -273,6 +284,7 @@ def app_context(parts: NodeParts, system: ActorSystem) -> AppContext:
         system=system,
         feed=parts.feed(),
         metrics_document=parts.metrics_document,
+        model_fault=parts.model_fault,
     )
 
 

@@ -201,6 +201,24 @@ def admin_operations() -> dict[str, dict[str, Json]]:
                 },
             )
         },
+        "/api/admin/faults/model": {
+            "post": _op(
+                "monitoring",
+                "Make the model fail for a while (fault injection)",
+                role="admin",
+                description="Every model call fails for `seconds` (0 ends a fault early): "
+                "rooms apply their failure mode (closed: hold, open: deliver `unscored`). "
+                "Only in demo mode or with FAULT_INJECTION=1 (else 404 `not_found`). "
+                "Audited before it acts.",
+                body=_json_body(ref("ModelFaultRequest")),
+                ok=_json(ref("ModelFaultResult")),
+                errors={
+                    404: ["not_found"],
+                    422: ["invalid_request"],
+                    503: ["unavailable"],
+                },
+            )
+        },
         "/api/admin/events": {
             "get": _op(
                 "moderation",

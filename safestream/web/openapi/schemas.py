@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from safestream.chat.gifts import GIFT_CATALOGUE, MAX_AMOUNT
+from safestream.moderation.faults import MAX_FAULT_SECS
 from safestream.moderation.policy import ACTIONS, FAILURE_MODES
 from safestream.web.openapi._base import (
     ROLES,
@@ -241,6 +242,14 @@ def schemas(settings: Settings) -> Json:
             ["path"], path=_s("an actor path", pattern="^/", examples=["/safestream/gifts"])
         ),
         "CrashResult": _obj(["status", "path"], status={"const": "crash sent"}, path=_s()),
+        "ModelFaultRequest": _obj(
+            ["seconds"], seconds=_n("0 ends a fault early", minimum=0, maximum=MAX_FAULT_SECS)
+        ),
+        "ModelFaultResult": _obj(
+            ["status", "seconds"],
+            status={"type": "string", "enum": ["model failing", "model restored"]},
+            seconds=_n(minimum=0),
+        ),
         "Band": _obj(
             ["category", "min_score", "action"],
             category=_s('a score category, or "any"', minLength=1),
