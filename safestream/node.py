@@ -151,7 +151,7 @@ def build_tree(parts: NodeParts) -> Supervisor:
         store=registry.address("store"),
         feed=parts.feed(),
         viewers=lambda: parts.limits.total,
-        shutting_down=parts.draining.is_set,
+        draining=parts.draining,
     )
 
     def moderation() -> ModerationPool:
@@ -314,6 +314,8 @@ def _shutdown_trigger(
                 nursery.start_soon(on_signal)
             await stop.wait()
             nursery.cancel_scope.cancel()
+        # Rooms close all their members at once (1001) and refuse joins; then any
+        # Connection still running (one that was joining) is stopped in turn.
         draining.set()
         await close_all_connections(system)
 
@@ -322,7 +324,8 @@ def _shutdown_trigger(
 
 async def close_all_connections(system: ActorSystem) -> None:
     """Stop every Connection (each closes its socket with GOING_AWAY), one after another
-    as the supervisor serves them; a connection already gone is skipped."""
+    as the supervisor serves them; a connection already gone is skipped. While the node
+    drains most are gone already: their rooms closed them all at once."""
     connections = system.address("connections")
     with contextlib.suppress(ActorError):
         for name, _ref in await which_children(connections, timeout=STOP_CONNECTION_SECS):

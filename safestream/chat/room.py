@@ -96,7 +96,8 @@ class RoomDeps:
     store: Address  # the PersistenceWriter
     feed: FeedNotifier
     viewers: Callable[[], int]  # connected viewers on the node, for presence frames
-    shutting_down: Callable[[], bool]  # the node is draining: no new members, close 1001
+    # Set when the node begins an orderly stop: rooms close members 1001, take no new ones.
+    draining: trio.Event
 
 
 class Room(Actor):
@@ -149,6 +150,7 @@ class Room(Actor):
             nursery.start_soon(self._pipeline)
             nursery.start_soon(self._presence_ticker)
             nursery.start_soon(self._idle_sweeper)
+            nursery.start_soon(self._close_members_on_drain)
             await super().run()
             # An orderly stop (shutdown, passivation): posts already accepted are still
             # scored and stored, within the room's grace period, before the room goes.
@@ -159,7 +161,7 @@ class Room(Actor):
 
     async def on_stop(self) -> None:
         # A stop asked by a supervisor that is itself restarting is a room restart too.
-        if self._deps.shutting_down():
+        if self._deps.draining.is_set():
             code, reason = CloseCode.GOING_AWAY, SHUTDOWN_REASON
         else:
             code, reason = CloseCode.SERVICE_RESTART, ROOM_RESTART_REASON
@@ -364,6 +366,14 @@ class Room(Actor):
             self._presence_dirty = True
             if not self._members:
                 self._idle_since = trio.current_time()
+
+    async def _close_members_on_drain(self) -> None:
+        """Every room closes its members at once when the node drains, so viewers are
+        closed in parallel, not one after another by the connections supervisor."""
+        await self._deps.draining.wait()
+        for member in self._members.values():
+            member.outbox.close(CloseCode.GOING_AWAY, SHUTDOWN_REASON)
+        self._members.clear()
 
     async def _presence_ticker(self) -> None:
         """Presence at most once a second, only when the count changed."""

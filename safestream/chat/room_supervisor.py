@@ -89,7 +89,7 @@ class RoomSupervisor(Supervisor):
         return await super().handle(message)
 
     async def _open(self, name: str) -> ActorRef[Any] | _Refused:
-        if self._deps.shutting_down():
+        if self._deps.draining.is_set():
             return _Refused(ShuttingDown("server shutting down"))
         child = REGISTRY_PREFIX + name
         ref = self.child_ref(child)

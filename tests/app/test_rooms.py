@@ -238,11 +238,12 @@ async def test_a_draining_node_closes_members_with_going_away_and_refuses_joins(
         ann = await node.join("ann")
         await ann.frame("history")
         node.parts.draining.set()
+        await trio.testing.wait_all_tasks_blocked()
+        request = ann.outbox.close_request  # at once, not when the room stops
+        assert request is not None
+        assert (request.code, request.reason) == (CloseCode.GOING_AWAY, SHUTDOWN_REASON)
         with pytest.raises(ShuttingDown):
             await open_room(node.system.address("rooms"), "main", timeout=5)
-    request = ann.outbox.close_request
-    assert request is not None
-    assert (request.code, request.reason) == (CloseCode.GOING_AWAY, SHUTDOWN_REASON)
 
 
 async def test_full_pipeline_refuses_with_room_busy_and_keeps_seq_dense(
