@@ -34,6 +34,7 @@ CHROMIUM_ARGS = [
     "--use-fake-ui-for-media-stream",
 ]
 START_TIMEOUT_SECS = 60.0
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -69,6 +70,10 @@ class AppProcess:
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
+        if self.command == serve_command():
+            # Serve this checkout's code, whatever the directory or an installed copy says.
+            paths = [str(REPO_ROOT), *filter(None, [env.get("PYTHONPATH")])]
+            env["PYTHONPATH"] = os.pathsep.join(paths)
         env.update(
             {
                 "SAFESTREAM_MODE": "demo",

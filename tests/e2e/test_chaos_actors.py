@@ -11,19 +11,8 @@ from typing import Any
 
 import pytest
 import trio
-from chaoskit import (
-    FeedWatcher,
-    Node,
-    Peer,
-    chatting_peers,
-    check_recovery,
-    find_actor,
-    quiesce,
-    running_node,
-    wait_for_check,
-    wait_until,
-    walk,
-)
+from chaoskit import Node, find_actor, running_node, wait_for_check, wait_until, walk
+from chatpeers import FeedWatcher, Peer, chatting_peers, check_recovery, quiesce
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 

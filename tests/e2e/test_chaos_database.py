@@ -16,17 +16,8 @@ from pathlib import Path
 
 import pytest
 import trio
-from chaoskit import (
-    DatabaseLock,
-    Node,
-    chatting_peers,
-    check_recovery,
-    find_actor,
-    quiesce,
-    running_node,
-    wait_for_check,
-    wait_until,
-)
+from chaoskit import DatabaseLock, Node, find_actor, running_node, wait_for_check, wait_until
+from chatpeers import chatting_peers, check_recovery, quiesce
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
 

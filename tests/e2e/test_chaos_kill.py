@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 import trio
-from chaoskit import Node, Peer, chatting_peers, check_recovery, running_node, wait_until
+from chaoskit import Node, running_node, wait_until
+from chatpeers import Peer, chatting_peers, check_recovery
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
 

@@ -11,16 +11,8 @@ from typing import Any
 
 import pytest
 import trio
-from chaoskit import (
-    Node,
-    Peer,
-    chatting_peers,
-    check_recovery,
-    find_actor,
-    quiesce,
-    running_node,
-    wait_until,
-)
+from chaoskit import Node, find_actor, running_node, wait_until
+from chatpeers import Peer, chatting_peers, check_recovery, quiesce
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
 

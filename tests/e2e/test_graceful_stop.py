@@ -15,17 +15,8 @@ from pathlib import Path
 
 import pytest
 import trio
-from chaoskit import (
-    DatabaseLock,
-    Node,
-    Peer,
-    chatting_peers,
-    check_recovery,
-    probe,
-    running_node,
-    wait_for_check,
-    wait_until,
-)
+from chaoskit import DatabaseLock, Node, probe, running_node, wait_for_check, wait_until
+from chatpeers import Peer, chatting_peers, check_recovery
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
