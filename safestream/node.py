@@ -28,7 +28,7 @@ import contextlib
 import secrets
 import signal
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -58,6 +58,7 @@ from safestream.cluster.agent import ClusterAgent, ClusterClient
 from safestream.cluster.backends import open_broker
 from safestream.metrics import Metrics
 from safestream.moderation.classifiers import Classifier, load_classifier
+from safestream.moderation.faults import FaultyModel, ModelFaultSwitch
 from safestream.moderation.feed import FeedNotifier, ModeratorFeed
 from safestream.moderation.pool import ModerationClient, ModerationPool, worker_names
 from safestream.settings import Settings
@@ -90,15 +91,24 @@ class NodeParts:
     registry: Registry
     broker: BrokerStatus
     offload: Offload = trio.to_thread.run_sync
+    # Set when an orderly stop begins: rooms take no new members, viewers get 1001.
+    draining: trio.Event = field(default_factory=trio.Event)
+    # With fault injection only: the switch of the FaultyModel wrapping `classifier`.
+    model_fault: ModelFaultSwitch | None = None
 
     @classmethod
     def create(cls, settings: Settings, classifier: Classifier) -> NodeParts:
+        model_fault = ModelFaultSwitch() if settings.allows_fault_injection else None
+        if model_fault is not None:
+            classifier = FaultyModel(classifier, model_fault)
         return cls(
+            model_fault=model_fault,
             settings=settings,
             db=Database(
                 settings.database_url,
                 threads=settings.db_threads,
                 statement_timeout_ms=settings.db_statement_timeout_ms,
+                sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
             ),
             classifier=classifier,
             metrics=Metrics(),
@@ -167,6 +177,7 @@ def build_tree(parts: NodeParts) -> Supervisor:
         feed=parts.feed(),
         viewers=lambda: parts.limits.total,
         cluster=parts.cluster_client(),
+        draining=parts.draining,
     )
 
     def moderation() -> ModerationPool:
@@ -283,9 +294,10 @@ async def serve(
     other connection to Hypercorn (`web/listener.py`).
 
     Start-up migrates the database, loads the model, creates demo accounts in demo
-    mode, starts the supervision tree, then binds. Shutdown closes every WebSocket with
-    `GOING_AWAY` first, then stops HTTP, then the tree (store last, so accepted messages
-    are committed).
+    mode, starts the supervision tree, then binds. Shutdown drains: rooms stop taking
+    members (a new chat socket is closed with `GOING_AWAY`), every chat socket is closed
+    with `GOING_AWAY` and a reconnect hint, HTTP stops listening, then the tree stops
+    bottom to top: rooms store what they accepted (`DRAIN_SECS`), the store last.
     """
     settings.check_server_secret()
     model = (
@@ -305,7 +317,7 @@ async def serve(
         ) as system:
             ctx = app_context(parts, system)
             app = build_asgi(ctx)
-            trigger = _shutdown_trigger(system, stop, handle_signals)
+            trigger = _shutdown_trigger(system, stop, parts.draining, handle_signals)
             await serve_listener(
                 app,  # type: ignore[arg-type]
                 hypercorn_config(settings, bind),
@@ -331,6 +343,7 @@ def app_context(parts: NodeParts, system: ActorSystem) -> AppContext:
         feed=parts.feed(),
         metrics_document=parts.metrics_document,
         cluster=ClusterClient(parts.registry.address("cluster")),
+        model_fault=parts.model_fault,
     )
 
 
@@ -345,7 +358,7 @@ async def load_sanctions(db: Database, sanctions: Sanctions) -> None:
 
 
 def _shutdown_trigger(
-    system: ActorSystem, stop: trio.Event, handle_signals: bool
+    system: ActorSystem, stop: trio.Event, draining: trio.Event, handle_signals: bool
 ) -> Callable[[], Awaitable[None]]:
     async def trigger() -> None:
         async with trio.open_nursery() as nursery:
@@ -360,6 +373,9 @@ def _shutdown_trigger(
                 nursery.start_soon(on_signal)
             await stop.wait()
             nursery.cancel_scope.cancel()
+        # Rooms close all their members at once (1001) and refuse joins; then any
+        # Connection still running (one that was joining) is stopped in turn.
+        draining.set()
         await close_all_connections(system)
 
     return trigger
@@ -367,7 +383,8 @@ def _shutdown_trigger(
 
 async def close_all_connections(system: ActorSystem) -> None:
     """Stop every Connection (each closes its socket with GOING_AWAY), one after another
-    as the supervisor serves them; a connection already gone is skipped."""
+    as the supervisor serves them; a connection already gone is skipped. While the node
+    drains most are gone already: their rooms closed them all at once."""
     connections = system.address("connections")
     with contextlib.suppress(ActorError):
         for name, _ref in await which_children(connections, timeout=STOP_CONNECTION_SECS):

@@ -139,6 +139,8 @@ class Settings(BaseSettings):
     # DB_STATEMENT_TIMEOUT_MS: PostgreSQL statement_timeout of every connection
     db_statement_timeout_ms: PositiveInt = 10_000
     db_threads: PositiveInt = 4  # DB_THREADS: worker threads for SQLAlchemy sessions
+    # SQLITE_BUSY_TIMEOUT_MS: a write waits this long for a locked SQLite file, then fails
+    sqlite_busy_timeout_ms: PositiveInt = 5000
     # ALLOWED_ORIGINS: comma list; empty = same host
     allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()
     fault_injection: bool = False  # FAULT_INJECTION: admins may crash actors (always in demo)

@@ -22,6 +22,7 @@ from safestream.chat.limits import ConnectionLimits, KeyedRateLimiter
 from safestream.chat.sanctions import Sanctions
 from safestream.cluster.agent import ClusterClient
 from safestream.metrics import Metrics
+from safestream.moderation.faults import ModelFaultSwitch
 from safestream.moderation.feed import FeedNotifier
 from safestream.settings import Settings
 from safestream.store.database import Database
@@ -43,6 +44,7 @@ class AppContext:
     feed: FeedNotifier
     metrics_document: Callable[[], dict[str, Any]]
     cluster: ClusterClient
+    model_fault: ModelFaultSwitch | None = None  # set only when fault injection is allowed
     _conn_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def next_conn_id(self) -> int:

@@ -59,6 +59,15 @@ def test_sqlite_engine_enables_wal_and_foreign_keys(tmp_path: Path) -> None:
         engine.dispose()
 
 
+def test_the_sqlite_busy_timeout_is_a_setting(tmp_path: Path) -> None:
+    engine = store.make_engine(f"sqlite:///{tmp_path}/busy.db", sqlite_busy_timeout_ms=250)
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 250
+    finally:
+        engine.dispose()
+
+
 def test_foreign_keys_are_enforced(sessions: sa.orm.sessionmaker[sa.orm.Session]) -> None:
     with sessions() as s, pytest.raises(sa.exc.IntegrityError):
         s.execute(

@@ -12,6 +12,7 @@ from typing import Annotated, Literal, Self
 from pydantic import AliasChoices, Field, JsonValue, field_validator, model_validator
 
 from safestream.chat.gifts import GIFT_CATALOGUE, MAX_AMOUNT
+from safestream.moderation.faults import MAX_FAULT_SECS
 from safestream.web.models.base import (
     MAX_REASON,
     Body,
@@ -35,6 +36,7 @@ __all__ = [
     "HistoryQuery",
     "LoginRequest",
     "MessagesQuery",
+    "ModelFaultRequest",
     "MuteRequest",
     "PolicyUpdate",
     "ReasonRequest",
@@ -140,6 +142,14 @@ class CrashRequest(Body):
 
     path: Annotated[Text, Field(pattern=r"^/", max_length=MAX_REASON)] = Field(
         description="an actor path", examples=["/safestream/gifts"]
+    )
+
+
+class ModelFaultRequest(Body):
+    """How long every model call fails (0 ends a fault early)."""
+
+    seconds: Annotated[float, Field(ge=0, le=MAX_FAULT_SECS, allow_inf_nan=False)] = Field(
+        description="seconds of failing model calls", examples=[10]
     )
 
 
