@@ -49,7 +49,6 @@ class CloseCode(IntEnum):
     KICKED = 4000  # a moderator kicked this user
     BANNED = 4003  # the user is banned
     TOO_SLOW = 4008  # the viewer did not read its frames fast enough
-    REPLACED = 4009  # the room was closed or this connection was superseded
 
 
 # The close reasons of GOING_AWAY and SERVICE_RESTART say what a client should do.
