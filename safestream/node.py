@@ -4,6 +4,7 @@
 safestream (one_for_one)
 ├── store         PersistenceWriter
 ├── moderation    ModerationPool -> ModeratorWorker x N
+├── trainer       ModelTrainer (retrain / swap / roll back the live model)
 ├── rooms         RoomSupervisor -> Room(...) on demand
 ├── gifts         GiftProducer
 ├── feed          ModeratorFeed
@@ -27,6 +28,7 @@ import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import trio
@@ -53,6 +55,8 @@ from safestream.metrics import Metrics
 from safestream.moderation.classifiers import Classifier, load_classifier
 from safestream.moderation.feed import FeedNotifier, ModeratorFeed
 from safestream.moderation.pool import ModerationClient, ModerationPool, worker_names
+from safestream.moderation.trainer import ModelTrainer
+from safestream.moderation.versions import ModelVersions
 from safestream.settings import Settings
 from safestream.store import repo
 from safestream.store.database import Database
@@ -117,12 +121,34 @@ class NodeParts:
         return FeedNotifier(self.registry.address("feed"), self.metrics)
 
 
-def load_model(settings: Settings) -> Classifier:
-    """The configured classifier (blocking: call in a worker thread)."""
+def load_model(settings: Settings, chat_model: Path | None = None) -> Classifier:
+    """The configured classifier (blocking: call in a worker thread).
+
+    ``default`` models use ``chat_model``, or the live version in ``MODEL_DIR``.
+    """
     spec = settings.moderation_model
     if settings.disable_detoxify and "detoxify" in spec:
         spec = "default"
-    return load_classifier(spec, torch_threads=settings.torch_threads)
+    if chat_model is None and spec.startswith("default"):
+        chat_model = ModelVersions(settings.model_path).current_path()
+    return load_classifier(
+        spec,
+        torch_threads=settings.torch_threads,
+        chat_model=chat_model,
+        band=(settings.moderation_band_low, settings.moderation_band_high),
+    )
+
+
+def _load_for_swap(settings: Settings) -> Callable[[Path], Classifier]:
+    def load(path: Path) -> Classifier:
+        if not settings.moderation_model.startswith("default"):
+            raise ValueError(
+                f"MODERATION_MODEL={settings.moderation_model!r}: only the default model "
+                "is retrained and swapped"
+            )
+        return load_model(settings, path)
+
+    return load
 
 
 def build_tree(parts: NodeParts) -> Supervisor:
@@ -151,6 +177,21 @@ def build_tree(parts: NodeParts) -> Supervisor:
             offload=parts.offload,
         )
 
+    async def read_labels() -> list[Any]:
+        return await parts.db.run(repo.list_labels, settings.model_retrain_max_labels)
+
+    def trainer() -> ModelTrainer:
+        model_dir = settings.model_path
+        return ModelTrainer(
+            ModelVersions(model_dir),
+            _load_for_swap(settings),
+            read_labels,
+            registry.address("moderation"),
+            shared_csv=Path(settings.model_train_data) if settings.model_train_data else None,
+            work_dir=model_dir / "work",
+            offload=parts.offload,
+        )
+
     children = [
         ChildSpec(
             name="store",
@@ -165,6 +206,7 @@ def build_tree(parts: NodeParts) -> Supervisor:
             shutdown_timeout=10.0,
         ),
         ChildSpec(name="moderation", factory=moderation, register="moderation"),
+        ChildSpec(name="trainer", factory=trainer, register="trainer", essential=False),
         # Rooms, gifts, the feed and connections are not essential: a crash loop in one
         # of them is retried with a growing backoff and never ends the node; the store
         # and the moderation pool report outages to their askers instead of crashing.

@@ -18,6 +18,7 @@ from safestream.web.routes.admin import admin_blueprint
 from safestream.web.routes.api import api_blueprint
 from safestream.web.routes.auth import auth_blueprint
 from safestream.web.routes.gifts import gift_blueprint
+from safestream.web.routes.model import model_blueprint
 from safestream.web.routes.ui import ui_blueprint
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ def create_app(ctx: AppContext) -> QuartTrio:
     app.register_blueprint(api_blueprint(ctx))
     app.register_blueprint(admin_blueprint(ctx))
     app.register_blueprint(gift_blueprint(ctx))
+    app.register_blueprint(model_blueprint(ctx))
     app.register_blueprint(ui_blueprint())
     app.register_blueprint(openapi_blueprint(ctx))
 

@@ -30,6 +30,7 @@ from safestream.store.writer import Persist
 from safestream.web.deps import ApiError, current_user, int_arg, json_body
 from safestream.web.routes.admin_events import events_routes
 from safestream.web.routes.admin_policy import policy_routes
+from safestream.web.routes.model import label_decision
 
 if TYPE_CHECKING:
     from safestream.web.context import AppContext
@@ -90,6 +91,7 @@ def admin_blueprint(ctx: AppContext) -> Blueprint:
                 pass  # the mute holds anyway; only the notice is lost in a busy room
         reason = _reason(body)
         await audit(mod.username, "mute", target.username, reason=reason, duration_secs=seconds)
+        await label_decision(ctx, body.get("message_id"), mod.username, "timeout")
         return {"status": "muted", "username": target.username, "until": until}
 
     @bp.post("/unmute")
@@ -144,6 +146,7 @@ def admin_blueprint(ctx: AppContext) -> Blueprint:
         body = await json_body() if request.is_json else {}
         record = await _transition(ctx, message_id, MessageStatus.DELETED, mod, _reason(body))
         await _tell_room(ctx, record.room, DeleteMessage(record.id, mod.username))
+        await label_decision(ctx, record, mod.username, "delete")
         ctx.feed.notify("action", {"actor": mod.username, "action": "delete", "id": record.id})
         return {"status": "deleted", "id": record.id}
 
@@ -162,6 +165,7 @@ def admin_blueprint(ctx: AppContext) -> Blueprint:
             ChatMessage.from_record(record), action="allow", reason=f"approved by {mod.username}"
         )
         await _tell_room(ctx, record.room, DeliverApproved(approved))
+        await label_decision(ctx, record, mod.username, "approve")
         ctx.feed.notify("action", {"actor": mod.username, "action": "approve", "id": record.id})
         return {"status": "approved", "id": record.id}
 
