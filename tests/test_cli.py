@@ -57,3 +57,19 @@ def test_chat_client_formats_frames() -> None:
     chat = {"type": "chat", "seq": 3, "user": "ann", "message": "hi", "toxic": True, "score": 0.9}
     assert format_frame(chat) == "#3 ann: hi [toxic 0.90]"
     assert format_frame({"type": "error", "code": "muted", "detail": "wait"}) == "!! muted: wait"
+
+
+def test_model_rollback_offline_moves_model_dir_back_one_version(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from safestream.moderation.versions import BUNDLED, ModelVersions
+
+    assert main(["model", "rollback", "--offline"]) == 1  # only the bundled model so far
+    versions = ModelVersions(env / "models")
+    candidate = env / "candidate.npz"
+    candidate.write_bytes(b"x")
+    versions.add(candidate)
+    assert main(["model", "rollback", "--offline"]) == 0
+    assert versions.current() == BUNDLED
+    assert main(["model", "status", "--offline"]) == 0
+    assert '"current": "bundled"' in capsys.readouterr().out

@@ -126,8 +126,7 @@ def test_the_spy_sees_the_evaluation_set_being_read() -> None:
 
 
 def test_training_and_retraining_never_read_the_evaluation_set(tmp_path: Path) -> None:
-    from safestream.moderation.classifiers.chat_model import build_network, save_model
-    from safestream.moderation.classifiers.chat_model import trained_tensors
+    from safestream.moderation.classifiers.chat_model import save_model, trained_tensors
     from safestream.moderation.training import finetune
     from safestream.moderation.training.rows import moderator_rows
 
