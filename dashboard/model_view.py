@@ -55,20 +55,20 @@ class ModelView:
     ) -> None:
         self.api, self.say = api, say
         self.status = pn.pane.Markdown("", width=900)
-        refresh = pn.widgets.Button(name="Refresh", align="end")
+        refresh = pn.widgets.Button(label="Refresh", align="end")
         refresh.on_click(self.refresh)
-        self.retrain_button = pn.widgets.Button(name="Retrain now", button_type="primary")
+        self.retrain_button = pn.widgets.Button(label="Retrain now", color="primary")
         self.retrain_button.on_click(self.retrain)
-        self.rollback_button = pn.widgets.Button(name="Roll back", button_type="warning")
+        self.rollback_button = pn.widgets.Button(label="Roll back", color="warning")
         self.rollback_button.on_click(self.rollback)
         self.admin_controls = pn.Row(self.retrain_button, self.rollback_button, visible=False)
-        self.message_id = pn.widgets.TextInput(name="Message id", width=260)
-        self.text = pn.widgets.TextInput(name="…or a text", width=420)
-        toxic = pn.widgets.Button(name="Mark toxic", button_type="danger", align="end")
+        self.message_id = pn.widgets.TextInput(label="Message id", width=260)
+        self.text = pn.widgets.TextInput(label="…or a text", width=420)
+        toxic = pn.widgets.Button(label="Mark toxic", color="danger", align="end")
         toxic.on_click(lambda _e: self._mark(True))
-        ok = pn.widgets.Button(name="Mark not toxic", button_type="success", align="end")
+        ok = pn.widgets.Button(label="Mark not toxic", color="success", align="end")
         ok.on_click(lambda _e: self._mark(False))
-        self.counts = pn.widgets.StaticText(name="Labels", value="-")
+        self.counts = pn.widgets.StaticText(label="Labels", value="-")
         self.labels = pn.widgets.Tabulator(
             labels_frame([]), show_index=False, disabled=True, height=320, width=1000
         )
