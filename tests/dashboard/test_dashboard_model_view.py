@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from dashboard.model_view import LABEL_COLUMNS, ModelView, labels_frame, status_text
+
+# Panel's Tabulator calls reset_index(inplace=True), which pandas 3.1 deprecates.
+pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword in DataFrame.reset_index")
 
 
 def test_status_text_shows_versions_state_reason_and_figures() -> None:
