@@ -4,11 +4,11 @@
 safestream (one_for_one)
 ├── store         PersistenceWriter
 ├── moderation    ModerationPool -> ModeratorWorker x N
-├── trainer       ModelTrainer (retrain / swap / roll back the live model)
 ├── rooms         RoomSupervisor -> Room(...) on demand
 ├── gifts         GiftProducer
 ├── feed          ModeratorFeed
-└── connections   Supervisor -> Connection per WebSocket
+├── connections   Supervisor -> Connection per WebSocket
+└── trainer       ModelTrainer (retrain / swap / roll back the live model)
 ```
 
 This module is the composition root: `NodeParts` holds the plain objects made once at
@@ -206,7 +206,6 @@ def build_tree(parts: NodeParts) -> Supervisor:
             shutdown_timeout=10.0,
         ),
         ChildSpec(name="moderation", factory=moderation, register="moderation"),
-        ChildSpec(name="trainer", factory=trainer, register="trainer", essential=False),
         # Rooms, gifts, the feed and connections are not essential: a crash loop in one
         # of them is retried with a growing backoff and never ends the node; the store
         # and the moderation pool report outages to their askers instead of crashing.
@@ -239,6 +238,7 @@ def build_tree(parts: NodeParts) -> Supervisor:
             register="connections",
             essential=False,
         ),
+        ChildSpec(name="trainer", factory=trainer, register="trainer", essential=False),
     ]
     return Supervisor(children, max_restarts=5, within=30.0)
 

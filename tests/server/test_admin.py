@@ -220,7 +220,7 @@ async def test_actor_tree_is_served_to_moderators(server: Server) -> None:
     mod = await server.auth_headers("test_streamer")
     snapshot = (await server.http.get("/api/actors", headers=mod)).json()
     names = [child["name"] for child in snapshot["children"]]
-    assert names == ["store", "moderation", "rooms", "gifts", "feed", "connections"]
+    assert names == ["store", "moderation", "rooms", "gifts", "feed", "connections", "trainer"]
     assert snapshot["status"] == "running"
 
 

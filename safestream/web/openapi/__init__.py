@@ -25,6 +25,7 @@ from quart import Blueprint, Response
 import safestream
 from safestream.web.openapi._base import HTTP_METHODS, TAGS, UNDOCUMENTED_ENDPOINTS, Json
 from safestream.web.openapi.admin_operations import admin_operations
+from safestream.web.openapi.model_operations import model_operations
 from safestream.web.openapi.drift import http_routes, route_drift
 from safestream.web.openapi.operations import public_operations, websockets
 from safestream.web.openapi.page import DOCS_CSP, docs_html
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
 
 def openapi_document(settings: Settings) -> Json:
     """The OpenAPI 3.1 document of every HTTP route (plain JSON-able dicts)."""
-    paths = {**public_operations(), **admin_operations()}
+    paths = {**public_operations(), **admin_operations(), **model_operations()}
     for path, methods in paths.items():
         for method, op in methods.items():
             slug = re.sub(r"[^A-Za-z0-9]+", "_", path).strip("_") or "root"
