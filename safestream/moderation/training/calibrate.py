@@ -4,9 +4,14 @@ See :mod:`safestream.moderation.classifiers.combined` for how they are applied. 
 fitted on rows the network never trained on (:func:`~.rows.calibration_split`), with chat
 rows weighted :data:`CHAT_WEIGHT` times a shared-data row, as chat is what the model sees.
 
-Thresholds: for ``toxicity``, the one that maximises ``recall - FPR`` (Youden's J) on the
-calibration chat lines (the operating point chat needs), bounded to [0.05, 0.95]; for the
-other categories, the same over every calibration row where the category is known.
+Thresholds: for ``toxicity`` (what the default policy acts on), recall first, as the
+issue's operating point asks (recall >= 0.9 at FPR <= 0.1): the highest threshold that
+keeps :data:`TOXICITY_RECALL` of the calibration chat lines' toxic ones, as long as its
+FPR there stays at most :data:`TOXICITY_MAX_FPR`; otherwise the one that maximises
+``recall - FPR`` (Youden's J). The calibration lines come from the same templates as the
+training lines and are easier than real chat, hence a target above the issue's 0.9. For
+the other categories, Youden's J over every calibration row where the category is known.
+All bounded to [0.05, 0.95].
 """
 
 from __future__ import annotations
@@ -22,6 +27,18 @@ from safestream.moderation.training.rows import Rows
 
 CHAT_WEIGHT = 3.0
 C = 1.0
+TOXICITY_RECALL = 0.97
+TOXICITY_MAX_FPR = 0.05
+
+
+def _recall_first(labels: npt.NDArray[Any], scores: npt.NDArray[Any]) -> float:
+    pos, neg = scores[labels == 1], scores[labels == 0]
+    if not len(pos) or not len(neg):
+        return 0.5
+    t = float(np.clip(np.quantile(pos, 1 - TOXICITY_RECALL), 0.05, 0.95))
+    if (neg >= t).mean() > TOXICITY_MAX_FPR:
+        return _youden(labels, scores)
+    return t
 
 
 def _youden(labels: npt.NDArray[Any], scores: npt.NDArray[Any]) -> float:
@@ -65,5 +82,6 @@ def fit(raw: npt.NDArray[np.float32], profanity: npt.ArrayLike, rows: Rows) -> d
         known = rows.masks[:, i] > 0
         if cat == "toxicity":
             known &= chat
-        thresholds[cat] = round(_youden(rows.labels[known, i], combined[known, i]), 4)
+        choose = _recall_first if cat == "toxicity" else _youden
+        thresholds[cat] = round(choose(rows.labels[known, i], combined[known, i]), 4)
     return {"combiner": combiner, "thresholds": thresholds}

@@ -169,10 +169,66 @@ _OTHER = (
 )  # fmt: skip
 
 
+# Third batch (round 2 of issue 14): more ways to threaten, insult and wish harm without
+# the words of the first batches, and more look-alikes. Written after the first
+# evaluation; see docs/moderation.md for what that means for the round-2 figures.
+_VEILED_2 = (
+    "you've been warned, streamer", "last warning before things get ugly",
+    "this won't end well for you", "we know where you stream from",
+    "your little studio is easy to find", "hope you've got good locks",
+    "you'll get what's coming to you", "nobody will hear you scream",
+    "someone should teach you a lesson you won't forget", "i'm outside, look out your window",
+    "your family should be worried", "keep it up and see what happens to you",
+    "watch your back when you leave the house", "things are going to get very painful for you",
+    "pray we never cross paths", "it'd be sad if your stream ended suddenly",
+    "we'll pay your mum a visit", "one of these days you'll regret opening your mouth",
+    "i have friends who do this kind of thing for money", "you won't feel safe at home anymore",
+)  # fmt: skip
+_INSULTS_2 = (
+    "you have the charisma of a wet sock", "your parents must regret having you",
+    "talking to you is like talking to a brick wall", "even a bot would play better than you",
+    "your face would scare a ghost", "what a brainlet", "you absolute knuckle-dragger",
+    "you are a human participation trophy", "ratio, you irrelevant clown",
+    "stop breathing so loud, goblin", "get off the internet you troglodyte",
+    "nobody asked for your garbage opinion, loser", "your gameplay is a crime against humanity",
+    "you're as sharp as a bowling ball", "you're the human version of a headache",
+)  # fmt: skip
+_SEVERE_2 = (
+    "the world is worse with you in it", "do us all a favour and stop existing",
+    "unalive yourself", "kys loser, nobody cares", "k y s", "go jump in front of a train",
+    "everyone would celebrate if you died", "you should not be allowed to live",
+)  # fmt: skip
+_ATTACK_TEMPLATES_2 = (
+    "{g} can't be trusted", "{g} belong in cages", "{g} are genetically inferior",
+    "ban all {g} from streaming", "{g} are vermin",
+)  # fmt: skip
+_OK_2 = (
+    "i'm gonna knife him in the back next round", "he just executed a perfect combo",
+    "we got slaughtered lol", "our squad wiped the enemy team",
+    "hide the body before the guards see",
+    "my mom said you'll regret that when i bought this game lol",
+    "the villain's creepy line gave me chills", "report anyone who threatens people here",
+    "you're such a clown lol love it", "bro is the worst player alive 😂 gg", "you absolute walnut",
+    "queer gamer squad checking in", "as a black dude this arc hits hard",
+    "trans girl gamer here hi",
+    "the warning sign says trespassers will be shot, classic game humour",
+    "my hands are shaking after that boss", "i'll be outside your stream at 8 for the raid lol",
+    "we're coming for the world record tonight", "you'll regret skipping the tutorial",
+    "the dog in this game dies and i'm not ok",
+)  # fmt: skip
+
+
 def more_examples() -> list[Example]:
     """The second batch of training lines with their category labels."""
     out: list[Example] = []
-    out += [(line, _lab("threat")) for line in _THREATS + _VEILED]
+    out += [(line, _lab("threat")) for line in _THREATS + _VEILED + _VEILED_2]
+    out += [(line, _lab("insult")) for line in _INSULTS_2]
+    out += [(line, _lab("severe_toxicity")) for line in _SEVERE_2]
+    out += [
+        (t.format(g=g), _lab("identity_attack"))
+        for t, g in product(_ATTACK_TEMPLATES_2, _ATTACK_GROUPS[::2])
+    ]
+    out += [(line, _OK) for line in _OK_2]
     out += [(line, _lab("insult")) for line in _INSULTS]
     out += [(line, _lab("insult", "obscene")) for line in _INSULT_PROFANE]
     out += [

@@ -25,8 +25,8 @@ from quart import Blueprint, Response
 import safestream
 from safestream.web.openapi._base import HTTP_METHODS, TAGS, UNDOCUMENTED_ENDPOINTS, Json
 from safestream.web.openapi.admin_operations import admin_operations
-from safestream.web.openapi.model_operations import model_operations
 from safestream.web.openapi.drift import http_routes, route_drift
+from safestream.web.openapi.model_operations import model_operations
 from safestream.web.openapi.operations import public_operations, websockets
 from safestream.web.openapi.page import DOCS_CSP, docs_html
 from safestream.web.openapi.schemas import schemas
