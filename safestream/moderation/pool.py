@@ -14,7 +14,7 @@ scores in time apply their room's failure mode (fail-closed: hold; fail-open: de
 unscored).
 
 The live model is swapped without a restart by a message: ask the pool
-`SwapModel(classifier)` (see `swap_model`). The pool keeps the new model for workers
+`SwapModel(classifier)` (see `safestream.moderation.swap`). The pool keeps the new model for workers
 it starts or restarts later and asks every running worker to `UseModel`; a worker
 answers once the batches it had already started are done, so each batch is scored by
 one model. The classifier is loaded by the caller before the swap, so a model that
@@ -48,17 +48,14 @@ from actors import (
 )
 from safestream.metrics import Metrics
 from safestream.moderation.classifiers import Classifier, Scores
+from safestream.moderation.swap import ModelSwapped, SwapModel, UseModel
 
 __all__ = [
-    "ModelSwapped",
     "ModerationClient",
     "ModerationPool",
     "ModerationUnavailable",
     "ModeratorWorker",
     "ScoreRequest",
-    "SwapModel",
-    "UseModel",
-    "swap_model",
     "worker_names",
 ]
 
@@ -85,44 +82,6 @@ class ScoreRequest:
     def __post_init__(self) -> None:
         if not self.texts:
             raise ValueError("ScoreRequest needs at least one text")
-
-
-@dataclass(frozen=True)
-class UseModel:
-    """Tell/ask a worker: score later batches with `classifier`; answers its name."""
-
-    classifier: Classifier
-
-
-@dataclass(frozen=True)
-class SwapModel:
-    """Ask the pool: make `classifier` the live model of every worker, now and after
-    restarts; answers `ModelSwapped`."""
-
-    classifier: Classifier
-    version: str = ""
-
-
-@dataclass(frozen=True)
-class ModelSwapped:
-    """The pool's answer to `SwapModel`: which model serves now, and on how many workers."""
-
-    model: str
-    version: str
-    workers: int
-
-
-async def swap_model(
-    pool: Any,
-    classifier: Classifier,
-    version: str = "",
-    *,
-    timeout: float,  # noqa: ASYNC109 - bounds the call, as ask does
-) -> ModelSwapped:
-    """Ask the moderation pool (a ref or registry address) to swap its live model."""
-    answer = await pool.ask(SwapModel(classifier, version), timeout=timeout)
-    assert isinstance(answer, ModelSwapped)
-    return answer
 
 
 class ModeratorWorker(Actor):

@@ -7,7 +7,7 @@ Reached by message only (routes, CLI through the HTTP API, dashboard):
   :func:`~safestream.moderation.retrain.retrain` in a worker thread (under its own
   ``CapacityLimiter`` of 1), and when the candidate is not worse on the held-out sets,
   loads it, adds it to the :class:`~safestream.moderation.versions.ModelVersions` and
-  asks the moderation pool to swap (:func:`~safestream.moderation.pool.swap_model`).
+  asks the moderation pool to swap (:func:`~safestream.moderation.swap.swap_model`).
 * ``Rollback(actor)``: load the previous version, make it live, swap.
 * ``TrainerStatus()``: the status dict (state, live and previous version, last outcome).
 
@@ -32,8 +32,8 @@ import trio
 
 from actors import Actor, Address
 from safestream.moderation.classifiers import Classifier
-from safestream.moderation.pool import swap_model
 from safestream.moderation.retrain import RetrainOutcome, retrain
+from safestream.moderation.swap import swap_model
 from safestream.moderation.versions import ModelVersions, NoPreviousVersion
 from safestream.store.records import LabelRecord
 

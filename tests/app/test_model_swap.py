@@ -14,8 +14,9 @@ from appkit import run_inline
 from actors import ActorSystem, ChildSpec, Crash, Registry, Supervisor
 from safestream.metrics import Metrics
 from safestream.moderation.classifiers import CATEGORIES, ModelUnavailable, Scores
-from safestream.moderation.pool import ModerationClient, ModerationPool, swap_model, worker_names
+from safestream.moderation.pool import ModerationClient, ModerationPool, worker_names
 from safestream.moderation.retrain import RetrainOutcome
+from safestream.moderation.swap import swap_model
 from safestream.moderation.trainer import ModelTrainer, Rollback, StartRetrain, TrainerStatus
 from safestream.moderation.versions import BUNDLED, ModelVersions
 
