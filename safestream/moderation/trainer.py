@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,7 +86,9 @@ class ModelTrainer(Actor):
         pool: the moderation pool's address.
         shared_csv: the shared data, when configured.
         work_dir: where candidates are written.
-        offload: how blocking work leaves the event loop.
+        offload: how blocking loads leave the event loop.
+        retrain_offload: how the (minutes long) retrain leaves it; by default a worker
+            thread that a stop abandons, so an orderly shutdown does not wait for it.
         retrain_fn: the blocking retrain (tests pass a small one).
     """
 
@@ -101,6 +104,7 @@ class ModelTrainer(Actor):
         shared_csv: Path | None,
         work_dir: Path,
         offload: Offload = trio.to_thread.run_sync,
+        retrain_offload: Offload | None = None,
         retrain_fn: Retrain = retrain,
     ) -> None:
         self._versions = versions
@@ -110,6 +114,9 @@ class ModelTrainer(Actor):
         self._shared_csv = shared_csv
         self._work_dir = work_dir
         self._offload = offload
+        self._retrain_offload = retrain_offload or functools.partial(
+            trio.to_thread.run_sync, abandon_on_cancel=True
+        )
         self._retrain = retrain_fn
         self._limiter = trio.CapacityLimiter(1)
         self._nursery: trio.Nursery | None = None
@@ -170,7 +177,7 @@ class ModelTrainer(Actor):
     async def _job(self) -> None:
         try:
             labels = await self._read_labels()
-            outcome: RetrainOutcome = await self._offload(
+            outcome: RetrainOutcome = await self._retrain_offload(
                 lambda: self._retrain(
                     self._versions.current_path(),
                     labels,

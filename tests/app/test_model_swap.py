@@ -57,7 +57,8 @@ async def open_pool(
     def trainer() -> ModelTrainer:
         return ModelTrainer(
             versions, load, no_labels, registry.address("moderation"),
-            shared_csv=None, work_dir=tmp_path / "work", offload=run_inline, retrain_fn=retrain_fn,
+            shared_csv=None, work_dir=tmp_path / "work", offload=run_inline,
+            retrain_offload=run_inline, retrain_fn=retrain_fn,
         )  # fmt: skip
 
     root = Supervisor(
