@@ -283,8 +283,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.torch_threads)
+    # Paths are recorded by file name only: the metadata must not carry machine paths.
     command = "python -m safestream.moderation.training.finetune " + " ".join(
-        a for a in (argv if argv is not None else sys.argv[1:]) if "/" not in a
+        Path(a).name if "/" in a else a for a in (argv if argv is not None else sys.argv[1:])
     )
     train(
         args.data,
