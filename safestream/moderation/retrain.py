@@ -19,13 +19,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from safestream.store.records import LabelRecord
 
 __all__ = ["TOLERANCE", "RetrainOutcome", "measure", "not_worse", "retrain"]
 
-TOLERANCE = {"chat_roc_auc": 0.005, "chat_f1": 0.01, "shared_roc_auc": 0.005}
+TOLERANCE: Mapping[str, float] = MappingProxyType(
+    {"chat_roc_auc": 0.005, "chat_f1": 0.01, "shared_roc_auc": 0.005}
+)
 """How much lower than the live model's a candidate's figure may be and still count as
 "not worse" (one chat line moves F1 by about 0.005)."""
 
