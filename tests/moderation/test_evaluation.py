@@ -31,9 +31,10 @@ def _runs(text: str, n: int = 5) -> set[tuple[str, ...]]:
     return {tuple(w[i : i + n]) for i in range(len(w) - n + 1)}
 
 
-def test_chat_set_has_200_lines_half_toxic_and_every_kind() -> None:
-    chat = sets.chat_set()
-    assert len(chat.texts) >= 200
+@pytest.mark.parametrize(("name", "lines"), [(sets.CHAT_FILE, 200), (sets.FRESH_CHAT_FILE, 100)])
+def test_chat_sets_are_large_half_toxic_and_have_every_kind(name: str, lines: int) -> None:
+    chat = sets.chat_set(name)
+    assert len(chat.texts) >= lines
     assert 0.45 <= sum(chat.toxic) / len(chat.texts) <= 0.55
     assert set(chat.kinds) == set(sets.TOXIC_KINDS + sets.BENIGN_KINDS)
     present = {c for lab in chat.labels for c in lab}
@@ -41,11 +42,12 @@ def test_chat_set_has_200_lines_half_toxic_and_every_kind() -> None:
     assert len(set(chat.texts)) == len(chat.texts)
 
 
-def test_no_chat_set_line_shares_a_five_word_run_with_a_training_line() -> None:
+@pytest.mark.parametrize("name", sets.CHAT_FILES)
+def test_no_chat_set_line_shares_a_five_word_run_with_a_training_line(name: str) -> None:
     trained = [t for t, _ in examples.train_examples()]
     runs = set().union(*(_runs(t) for t in trained))
     lowered = {t.lower().strip() for t in trained}
-    for text in sets.chat_set().texts:
+    for text in sets.chat_set(name).texts:
         assert text.lower().strip() not in lowered, text
         assert not (_runs(text) & runs), text
 
@@ -142,4 +144,4 @@ def test_training_and_retraining_never_read_the_evaluation_set(tmp_path: Path) -
         save_model(base, trained_tensors(net), {"layers": 1, "max_length": 16})
         finetune.refit_head(base, tmp_path / "refit.npz", tiny, steps=3, log=print)
     assert seen, "the spy saw nothing: it is not watching"
-    assert not [p for p in seen if p.endswith(sets.CHAT_FILE)]
+    assert not [p for p in seen if p.endswith(sets.CHAT_FILES)]

@@ -61,10 +61,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--torch-threads", type=int, default=1)
     parser.add_argument("--write-docs", type=Path, default=None, help="e.g. docs/moderation.md")
     parser.add_argument("--marker", default="after", help="section name in the doc")
+    parser.add_argument("--chat-set", default=sets.CHAT_FILE, choices=sets.CHAT_FILES)
+    parser.add_argument("--no-shared", action="store_true", help="skip the shared data")
     args = parser.parse_args(argv)
 
-    chat_set = sets.chat_set()
-    jig_set = sets.jigsaw_set(args.data) if args.data.is_file() else None
+    chat_set = sets.chat_set(args.chat_set)
+    use_shared = args.data.is_file() and not args.no_shared
+    jig_set = sets.jigsaw_set(args.data) if use_shared else None
     chat: list[report.SetReport] = []
     jigsaw: list[report.SetReport] = []
     for spec in [s.strip() for s in args.models.split(",") if s.strip()]:
