@@ -192,6 +192,10 @@ def schemas(settings: Settings) -> Json:
             username=_s("`user` is accepted as an alias"),
             duration_secs=_n(minimum=1, maximum=MAX_SANCTION_SECS, default=DEFAULT_MUTE_SECS),
             reason=_s(),
+            message_id=_s(
+                "the message that earned the time-out: stored as a 'toxic' label for the "
+                "model when the model had let it through"
+            ),
         ),
         "BanRequest": _obj(
             ["username"],
