@@ -4,6 +4,7 @@ Example:
     safestream serve                      # settings from the environment
     safestream tree --watch               # the running node's supervision tree
     safestream user create ann --role moderator
+    safestream model retrain --wait       # see safestream.cli_model
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import trio
 
 from actors import format_tree
 from safestream.accounts.auth import Role, hash_password, validate_password, validate_username
+from safestream.cli_model import add_model_commands
 from safestream.settings import ConfigError, Settings
 from safestream.store import repo
 from safestream.store.database import Database
@@ -29,7 +31,7 @@ from safestream.store.errors import UserExists, UserNotFound
 __all__ = ["main"]
 
 # Commands that only talk to a running server over HTTP: they never sign tokens.
-CLIENT_COMMANDS = ("dashboard", "tree")
+CLIENT_COMMANDS = ("dashboard", "tree", "model")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -83,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     promote.set_defaults(handler=_user_promote)
     listing = user_sub.add_parser("list", help="list users")
     listing.set_defaults(handler=_user_list)
+    add_model_commands(sub, _login_args, _token)
     return parser
 
 

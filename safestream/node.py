@@ -9,7 +9,8 @@ safestream (one_for_one)
 ├── gifts         GiftProducer
 ├── feed          ModeratorFeed
 ├── cluster       ClusterAgent (moderator actions, counts and trees across nodes)
-└── connections   Supervisor -> Connection per WebSocket
+├── connections   Supervisor -> Connection per WebSocket
+└── trainer       ModelTrainer (retrain / swap / roll back the live model)
 ```
 
 This module is the composition root: `NodeParts` holds the plain objects made once at
@@ -31,6 +32,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -61,6 +63,8 @@ from safestream.moderation.classifiers import Classifier, load_classifier
 from safestream.moderation.faults import FaultyModel, ModelFaultSwitch
 from safestream.moderation.feed import FeedNotifier, ModeratorFeed
 from safestream.moderation.pool import ModerationClient, ModerationPool, worker_names
+from safestream.moderation.trainer import ModelTrainer
+from safestream.moderation.versions import ModelVersions
 from safestream.settings import Settings
 from safestream.store import repo
 from safestream.store.database import Database
@@ -155,12 +159,34 @@ class NodeParts:
         return FeedNotifier(self.registry.address("feed"), self.metrics)
 
 
-def load_model(settings: Settings) -> Classifier:
-    """The configured classifier (blocking: call in a worker thread)."""
+def load_model(settings: Settings, chat_model: Path | None = None) -> Classifier:
+    """The configured classifier (blocking: call in a worker thread).
+
+    ``default`` models use ``chat_model``, or the live version in ``MODEL_DIR``.
+    """
     spec = settings.moderation_model
     if settings.disable_detoxify and "detoxify" in spec:
         spec = "default"
-    return load_classifier(spec, torch_threads=settings.torch_threads)
+    if chat_model is None and spec.startswith("default"):
+        chat_model = ModelVersions(settings.model_path).current_path()
+    return load_classifier(
+        spec,
+        torch_threads=settings.torch_threads,
+        chat_model=chat_model,
+        band=(settings.moderation_band_low, settings.moderation_band_high),
+    )
+
+
+def _load_for_swap(settings: Settings) -> Callable[[Path], Classifier]:
+    def load(path: Path) -> Classifier:
+        if not settings.moderation_model.startswith("default"):
+            raise ValueError(
+                f"MODERATION_MODEL={settings.moderation_model!r}: only the default model "
+                "is retrained and swapped"
+            )
+        return load_model(settings, path)
+
+    return load
 
 
 def build_tree(parts: NodeParts) -> Supervisor:
@@ -188,6 +214,21 @@ def build_tree(parts: NodeParts) -> Supervisor:
             batch_size=settings.moderation_batch_size,
             batch_wait_secs=settings.moderation_batch_wait_ms / 1000,
             queue_size=settings.moderation_queue_size,
+            offload=parts.offload,
+        )
+
+    async def read_labels() -> list[Any]:
+        return await parts.db.run(repo.list_labels, settings.model_retrain_max_labels)
+
+    def trainer() -> ModelTrainer:
+        model_dir = settings.model_path
+        return ModelTrainer(
+            ModelVersions(model_dir),
+            _load_for_swap(settings),
+            read_labels,
+            registry.address("moderation"),
+            shared_csv=Path(settings.model_train_data) if settings.model_train_data else None,
+            work_dir=model_dir / "work",
             offload=parts.offload,
         )
 
@@ -263,6 +304,7 @@ def build_tree(parts: NodeParts) -> Supervisor:
             register="connections",
             essential=False,
         ),
+        ChildSpec(name="trainer", factory=trainer, register="trainer", essential=False),
     ]
     return Supervisor(children, max_restarts=5, within=30.0)
 

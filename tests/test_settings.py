@@ -36,6 +36,7 @@ POSITIVE = (
     "MODERATION_QUEUE_SIZE",
     "MODERATION_TIMEOUT_SECS",
     "TORCH_THREADS",
+    "MODEL_RETRAIN_MAX_LABELS",
     "LISTEN_BACKLOG",
     "KEEP_ALIVE_SECS",
     "BATCH_TICK_MS",
@@ -306,7 +307,7 @@ def test_disable_detoxify_keeps_torch_detoxify_out(monkeypatch: pytest.MonkeyPat
     from safestream import node as app
 
     asked: list[str] = []
-    monkeypatch.setattr(app, "load_classifier", lambda spec, torch_threads: asked.append(spec))
+    monkeypatch.setattr(app, "load_classifier", lambda spec, **_kwargs: asked.append(spec))
     settings = Settings.from_env(
         {
             "JWT_SECRET_KEY": SECRET,

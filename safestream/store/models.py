@@ -36,7 +36,16 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from .records import NAME_MAX_LENGTH
 
-__all__ = ["Base", "Gift", "Message", "ModerationAction", "Room", "UTCDateTime", "User"]
+__all__ = [
+    "Base",
+    "Gift",
+    "Message",
+    "ModelLabel",
+    "ModerationAction",
+    "Room",
+    "UTCDateTime",
+    "User",
+]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -164,4 +173,23 @@ class ModerationAction(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     duration_secs: Mapped[float | None] = mapped_column(Double)
     detail: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class ModelLabel(Base):
+    __tablename__ = "model_labels"
+    __table_args__ = (
+        CheckConstraint("source IN ('approve', 'delete', 'timeout', 'mark')", name="source"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    message_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    room: Mapped[str | None] = mapped_column(Name)
+    text: Mapped[str] = mapped_column(Text)
+    toxic: Mapped[bool] = mapped_column(Boolean)
+    categories: Mapped[list[str]] = mapped_column(Json)
+    source: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(Name)
+    model_toxic: Mapped[bool | None] = mapped_column(Boolean)
+    model_score: Mapped[float | None] = mapped_column(Double)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

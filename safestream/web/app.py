@@ -22,6 +22,7 @@ from safestream.web.routes.api import api_blueprint
 from safestream.web.routes.auth import auth_blueprint
 from safestream.web.routes.faults import faults_blueprint
 from safestream.web.routes.gifts import gift_blueprint
+from safestream.web.routes.model import model_blueprint
 from safestream.web.routes.ui import ui_blueprint
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ def create_app(ctx: AppContext) -> QuartTrio:
     app.register_blueprint(admin_blueprint(ctx))
     app.register_blueprint(faults_blueprint(ctx))
     app.register_blueprint(gift_blueprint(ctx))
+    app.register_blueprint(model_blueprint(ctx))
     app.register_blueprint(ui_blueprint())
 
     @app.after_request

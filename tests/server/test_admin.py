@@ -221,7 +221,8 @@ async def test_actor_tree_is_served_to_moderators(server: Server) -> None:
     snapshot = (await server.http.get("/api/actors", headers=mod)).json()
     names = [child["name"] for child in snapshot["children"]]
     assert names == [
-        "broker", "store", "moderation", "rooms", "gifts", "feed", "cluster", "connections"
+        "broker", "store", "moderation", "rooms", "gifts", "feed", "cluster", "connections",
+        "trainer",
     ]  # fmt: skip
     assert snapshot["status"] == "running"
 

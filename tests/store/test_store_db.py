@@ -15,7 +15,7 @@ from alembic.script import ScriptDirectory
 from safestream import store
 from safestream.store.models import Base
 
-TABLES = {"users", "rooms", "messages", "gifts", "moderation_actions"}
+TABLES = {"users", "rooms", "messages", "gifts", "moderation_actions", "model_labels"}
 
 
 def _tables(engine: sa.Engine) -> set[str]:

@@ -26,6 +26,7 @@ from .accounts import (
     set_mute,
     set_role,
 )
+from .labels import count_labels, list_labels, save_label
 from .messages import (
     STATUS_TRANSITIONS,
     audit_log,
@@ -45,6 +46,7 @@ __all__ = [
     "STATUS_TRANSITIONS",
     "active_sanctions",
     "audit_log",
+    "count_labels",
     "create_user",
     "ensure_room",
     "get_message",
@@ -53,10 +55,12 @@ __all__ = [
     "held_messages",
     "insert_batch",
     "last_seq",
+    "list_labels",
     "list_users",
     "message_stats",
     "recent_messages",
     "room_history",
+    "save_label",
     "save_room_policy",
     "set_ban",
     "set_mute",
