@@ -228,7 +228,9 @@ class Actor:
         ``max_size`` units (``size(message)`` each, default 1) or ``max_wait`` seconds
         have passed. The caller answers each envelope's ``reply`` itself; the batch
         counts as handled. Returns ``None`` once this actor should stop (as
-        :meth:`receive`); a stop while gathering returns what was gathered.
+        :meth:`receive`); a stop while gathering returns what was gathered. A crash
+        while gathering (a :class:`Crash`, or cancellation) fails the asks already
+        gathered with :class:`ActorDied` at once: nobody else will answer them.
         """
         first = await self.receive()
         if first is None:
@@ -236,13 +238,20 @@ class Actor:
         measure = size or (lambda _message: 1)
         batch = [first]
         units = measure(first.message)
-        with trio.move_on_after(max_wait):
-            while units < max_size:
-                envelope = await self.receive()
-                if envelope is None:
-                    break
-                batch.append(envelope)
-                units += measure(envelope.message)
+        try:
+            with trio.move_on_after(max_wait):
+                while units < max_size:
+                    envelope = await self.receive()
+                    if envelope is None:
+                        break
+                    batch.append(envelope)
+                    units += measure(envelope.message)
+        except BaseException as exc:
+            cause = exc if isinstance(exc, Exception) else None
+            for envelope in batch:
+                if envelope.reply is not None:
+                    envelope.reply.fail_if_pending(self._bound().died(cause))
+            raise
         self._bound().handled += len(batch)
         return batch
 

@@ -31,6 +31,7 @@ from dashboard.frames import (
     with_why,
 )
 from dashboard.live import LiveFeed
+from dashboard.model_view import ModelView
 from dashboard.policy_view import PolicyView
 from dashboard.tree_view import TreeView
 from dashboard.views import ActionsView, AuditView, HeldView, MessagesView
@@ -134,6 +135,7 @@ class Dashboard:
         self.token, self.username = login.access_token, login.username
         self.logout_button.name = f"Log out {login.username}"
         self.tree.set_admin(login.role == "admin")  # fault injection is for admins only
+        self.model_view.set_admin(login.role == "admin")  # retrain / rollback likewise
         self.login_form.visible, self.console.visible = False, True
         doc = pn.state.curdoc
         assert doc is not None, "login runs in a session"
@@ -141,6 +143,7 @@ class Dashboard:
         self.feed.start()
         pn.state.execute(self.policy.load)
         pn.state.execute(self.audit.reload)
+        pn.state.execute(self.model_view.refresh)
 
     def _refuse(self, text: str) -> None:
         self.login_error.object = text
@@ -152,6 +155,7 @@ class Dashboard:
             self.feed = None
         self.token = None
         self.tree.set_admin(False)
+        self.model_view.set_admin(False)
         self.login_form.visible, self.console.visible = True, False
 
     def _destroyed(self, _context: object) -> None:
@@ -185,6 +189,7 @@ class Dashboard:
         self.held = HeldView(self.api, self.say)
         self.actions = ActionsView(self.api, self.say)
         self.policy = PolicyView(self.api, self.say)
+        self.model_view = ModelView(self.api, self.say)
         self.audit = AuditView(self.api, self.say)
         self.logout_button = pn.widgets.Button(name="Log out", width=180, align="end")
         self.logout_button.on_click(self.logout)
@@ -194,7 +199,7 @@ class Dashboard:
         )  # fmt: skip
         self.tabs = pn.Tabs(
             overview, self.table.layout, self.held.layout, self.actions.layout,
-            self.policy.layout, self.audit.layout, self.tree.layout,
+            self.policy.layout, self.audit.layout, self.model_view.layout, self.tree.layout,
             sizing_mode="stretch_width", dynamic=False,
         )  # fmt: skip
         header = pn.Row(self.status, self.model, pn.HSpacer(), self.logout_button)

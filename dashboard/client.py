@@ -343,6 +343,33 @@ class ApiClient:
             (await self.request("GET", "/api/admin/audit", params=params)).get("actions", [])
         )
 
+    # the moderation model ----------------------------------------------------------------
+
+    async def model_status(self) -> JSON:
+        """Live and previous model version and the last retrain (`GET /api/model/status`)."""
+        return dict(await self.request("GET", "/api/model/status"))
+
+    async def retrain_model(self) -> JSON:
+        """Start a retrain (admins; it runs in the background): the status."""
+        return dict(await self.request("POST", "/api/model/retrain"))
+
+    async def rollback_model(self) -> JSON:
+        """Make the previous model version live again (admins): the status."""
+        return dict(await self.request("POST", "/api/model/rollback"))
+
+    async def model_labels(self, limit: int = 100) -> JSON:
+        """`{"labels": [...], "counts": {...}}`, newest first."""
+        return dict(await self.request("GET", "/api/model/labels", params={"limit": limit}))
+
+    async def mark(self, toxic: bool, *, message_id: str = "", text: str = "") -> JSON:
+        """Label a stored message (by id) or a free text toxic / not toxic."""
+        body: dict[str, Any] = {"toxic": toxic}
+        if message_id:
+            path = f"/api/model/messages/{message_id}/label"
+        else:
+            path, body["text"] = "/api/model/labels", text
+        return dict(await self.request("POST", path, json_body=body))
+
     # fault injection --------------------------------------------------------------------
 
     async def crash_actor(self, path: str) -> JSON:

@@ -155,6 +155,10 @@ class MessagesView:
             fields: dict[str, Any] = {"reason": self.reason.value or None}
             if kind in ("mute", "ban"):
                 fields["duration_secs"] = self.duration.value
+            if kind == "mute":
+                # The app stores a "toxic" label for the model when the muted message was
+                # one the model let through (a time-out says the model was wrong).
+                fields["message_id"] = str(row["id"])
             async with self.api() as api:
                 await call(self.say, f"{kind}: {row['user']}",
                            lambda: api.sanction(kind, str(row["user"]), **fields))  # fmt: skip

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from safestream.moderation.classifiers import Classifier, load_classifier
 from safestream.moderation.training.examples import HELD_OUT, train_examples
 
-TORCH_MODELS = ("minilm", "default", "detoxify")
+TORCH_MODELS = ("minilm", "default", "detoxify", "chat-minilm", "cascade-v1")
 
 
 def _messages() -> list[str]:
@@ -76,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     msgs = _messages()
     batches = [int(b) for b in args.batches.split(",")]
     print(
+        f"load average before: {os.getloadavg()[0]:.2f}; "
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
         f"python {platform.python_version()}, torch {torch.__version__}; "
         f"{len(msgs)} distinct chat lines, mean {sum(map(len, msgs)) / len(msgs):.0f} chars\n"
@@ -92,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             label = str(threads) if uses_torch else "n/a"
             print(f"| {spec} | {label} | {p50:.2f} | {p99:.2f} | "
                   + " | ".join(f"{r:,.0f}" for r in rates) + " |", flush=True)  # fmt: skip
+    print(f"\nload average after: {os.getloadavg()[0]:.2f}")
     return 0
 
 

@@ -6,6 +6,7 @@ Example:
     safestream tree --watch               # the running node's supervision tree
     safestream policy replay main --policy strict.json --since 1h   # see cli_policy
     safestream user create ann --role moderator
+    safestream model retrain --wait       # see safestream.cli_model
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import trio
 
 from actors import format_tree
 from safestream.accounts.auth import Role, hash_password, validate_password, validate_username
+from safestream.cli_model import add_model_commands
 from safestream.cli_policy import add_policy_commands
 from safestream.settings import ConfigError, Settings
 from safestream.store import repo
@@ -32,7 +34,7 @@ from safestream.store.errors import UserExists, UserNotFound
 __all__ = ["main"]
 
 # Commands that only talk to a running server over HTTP: they never sign tokens.
-CLIENT_COMMANDS = ("dashboard", "tree", "policy")
+CLIENT_COMMANDS = ("dashboard", "tree", "model", "policy")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -87,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     promote.set_defaults(handler=_user_promote)
     listing = user_sub.add_parser("list", help="list users")
     listing.set_defaults(handler=_user_list)
+    add_model_commands(sub, _login_args, _token)
     return parser
 
 

@@ -52,6 +52,11 @@ class Metrics:
     moderation_unscored: int = 0
     moderation_texts: int = 0
     moderation_batches: int = 0
+    # Texts the cascade's uncertain band sent on to its second-opinion model (Detoxify).
+    moderation_escalated: int = 0
+    model_swaps: int = 0
+    # The live model's name after a hot swap ("" until one happens; then it wins).
+    moderation_model: str = ""
     latency_buckets: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
     latency_sum: float = 0.0
     # Not a counter: this app's registry, holding a MetricsCollector over these fields.
@@ -66,9 +71,10 @@ class Metrics:
         self.toxic_total += int(toxic)
         self.actions[action] += 1
 
-    def observe_moderation(self, seconds: float, batch: int) -> None:
+    def observe_moderation(self, seconds: float, batch: int, escalated: int = 0) -> None:
         self.moderation_batches += 1
         self.moderation_texts += batch
+        self.moderation_escalated += escalated
         self.latency_sum += seconds
         self.latency_buckets[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
 
@@ -92,11 +98,16 @@ class Metrics:
             "refused": dict(self.refused),
             "slow_consumers": self.slow_consumers,
             "moderation": {
-                "model": model,
+                "model": self.moderation_model or model,
                 "batches": self.moderation_batches,
                 "texts": self.moderation_texts,
                 "failures": self.moderation_failures,
                 "unscored": self.moderation_unscored,
+                "escalated": self.moderation_escalated,
+                "escalated_share": round(self.moderation_escalated / self.moderation_texts, 4)
+                if self.moderation_texts
+                else 0.0,
+                "model_swaps": self.model_swaps,
                 "mean_latency_ms": round(1000 * self.latency_sum / self.moderation_batches, 3)
                 if self.moderation_batches
                 else 0.0,
@@ -148,6 +159,26 @@ class MetricsCollector(Collector):
             "safestream_moderation_unscored_total",
             "Messages decided unscored, by the failure mode",
             value=m.moderation_unscored,
+        )
+        yield CounterMetricFamily(
+            "safestream_moderation_texts_total",
+            "Texts scored by the model",
+            value=m.moderation_texts,
+        )
+        yield CounterMetricFamily(
+            "safestream_moderation_escalated_total",
+            "Texts the uncertain band sent to the second-opinion model (Detoxify)",
+            value=m.moderation_escalated,
+        )
+        yield GaugeMetricFamily(
+            "safestream_moderation_escalated_ratio",
+            "Share of scored texts that the second-opinion model (Detoxify) saw",
+            value=m.moderation_escalated / m.moderation_texts if m.moderation_texts else 0.0,
+        )
+        yield CounterMetricFamily(
+            "safestream_model_swaps_total",
+            "Live model swaps (retrain or rollback)",
+            value=m.model_swaps,
         )
         yield _labelled(
             "safestream_decisions_total", "Moderation decisions by action", "action", m.actions

@@ -10,6 +10,7 @@ safestream (one_for_one)
 ├── feed          ModeratorFeed
 ├── cluster       ClusterAgent (moderator actions, counts and trees across nodes)
 ├── connections   Supervisor -> Connection per WebSocket
+├── trainer       ModelTrainer (retrain / swap / roll back the live model)
 └── explainer     Explainer (occlusion for held/blocked messages, low priority)
 ```
 
@@ -32,6 +33,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -61,11 +63,14 @@ from safestream.metrics import Metrics
 from safestream.moderation.background import BackgroundScorer
 from safestream.moderation.classifiers import Classifier, load_classifier
 from safestream.moderation.explainer import Explainer
+from safestream.moderation.faults import FaultyModel, ModelFaultSwitch
 from safestream.moderation.feed import FeedNotifier, ModeratorFeed
 from safestream.moderation.hooks import DecisionHooks
 from safestream.moderation.policy import RoomPolicy
 from safestream.moderation.pool import ModerationClient, ModerationPool, worker_names
 from safestream.moderation.shadow import Shadow, ShadowBoard
+from safestream.moderation.trainer import ModelTrainer
+from safestream.moderation.versions import ModelVersions
 from safestream.settings import Settings
 from safestream.store import repo
 from safestream.store.database import Database
@@ -96,18 +101,27 @@ class NodeParts:
     registry: Registry
     broker: BrokerStatus
     offload: Offload = trio.to_thread.run_sync
+    # Set when an orderly stop begins: rooms take no new members, viewers get 1001.
+    draining: trio.Event = field(default_factory=trio.Event)
+    # With fault injection only: the switch of the FaultyModel wrapping `classifier`.
+    model_fault: ModelFaultSwitch | None = None
     shadows: ShadowBoard = field(default_factory=ShadowBoard)
     # One low-priority scoring chunk at a time per node (replays, explanations).
     background: trio.CapacityLimiter = field(default_factory=lambda: trio.CapacityLimiter(1))
 
     @classmethod
     def create(cls, settings: Settings, classifier: Classifier) -> NodeParts:
+        model_fault = ModelFaultSwitch() if settings.allows_fault_injection else None
+        if model_fault is not None:
+            classifier = FaultyModel(classifier, model_fault)
         return cls(
+            model_fault=model_fault,
             settings=settings,
             db=Database(
                 settings.database_url,
                 threads=settings.db_threads,
                 statement_timeout_ms=settings.db_statement_timeout_ms,
+                sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
             ),
             classifier=classifier,
             metrics=Metrics(),
@@ -162,12 +176,34 @@ class NodeParts:
         )
 
 
-def load_model(settings: Settings) -> Classifier:
-    """The configured classifier (blocking: call in a worker thread)."""
+def load_model(settings: Settings, chat_model: Path | None = None) -> Classifier:
+    """The configured classifier (blocking: call in a worker thread).
+
+    ``default`` models use ``chat_model``, or the live version in ``MODEL_DIR``.
+    """
     spec = settings.moderation_model
     if settings.disable_detoxify and "detoxify" in spec:
         spec = "default"
-    return load_classifier(spec, torch_threads=settings.torch_threads)
+    if chat_model is None and spec.startswith("default"):
+        chat_model = ModelVersions(settings.model_path).current_path()
+    return load_classifier(
+        spec,
+        torch_threads=settings.torch_threads,
+        chat_model=chat_model,
+        band=(settings.moderation_band_low, settings.moderation_band_high),
+    )
+
+
+def _load_for_swap(settings: Settings) -> Callable[[Path], Classifier]:
+    def load(path: Path) -> Classifier:
+        if not settings.moderation_model.startswith("default"):
+            raise ValueError(
+                f"MODERATION_MODEL={settings.moderation_model!r}: only the default model "
+                "is retrained and swapped"
+            )
+        return load_model(settings, path)
+
+    return load
 
 
 def build_tree(parts: NodeParts) -> Supervisor:
@@ -184,6 +220,7 @@ def build_tree(parts: NodeParts) -> Supervisor:
         feed=parts.feed(),
         viewers=lambda: parts.limits.total,
         cluster=parts.cluster_client(),
+        draining=parts.draining,
         hooks=DecisionHooks(parts.shadows, registry.address("explainer")),
     )
 
@@ -198,11 +235,30 @@ def build_tree(parts: NodeParts) -> Supervisor:
             offload=parts.offload,
         )
 
+    async def read_labels() -> list[Any]:
+        return await parts.db.run(repo.list_labels, settings.model_retrain_max_labels)
+
+    def trainer() -> ModelTrainer:
+        model_dir = settings.model_path
+        return ModelTrainer(
+            ModelVersions(model_dir),
+            _load_for_swap(settings),
+            read_labels,
+            registry.address("moderation"),
+            shared_csv=Path(settings.model_train_data) if settings.model_train_data else None,
+            work_dir=model_dir / "work",
+            offload=parts.offload,
+        )
+
     children = [
         ChildSpec(
             name="broker",
             factory=lambda: BrokerActor(
-                lambda: open_broker(settings.broker_url, namespace=settings.broker_namespace),
+                lambda: open_broker(
+                    settings.broker_url,
+                    namespace=settings.broker_namespace,
+                    node=parts.broker.node,
+                ),
                 parts.broker,
             ),
             register="broker",
@@ -267,6 +323,7 @@ def build_tree(parts: NodeParts) -> Supervisor:
             register="connections",
             essential=False,
         ),
+        ChildSpec(name="trainer", factory=trainer, register="trainer", essential=False),
         ChildSpec(
             name="explainer",
             factory=lambda: Explainer(
@@ -309,9 +366,10 @@ async def serve(
     other connection to Hypercorn (`web/listener.py`).
 
     Start-up migrates the database, loads the model, creates demo accounts in demo
-    mode, starts the supervision tree, then binds. Shutdown closes every WebSocket with
-    `GOING_AWAY` first, then stops HTTP, then the tree (store last, so accepted messages
-    are committed).
+    mode, starts the supervision tree, then binds. Shutdown drains: rooms stop taking
+    members (a new chat socket is closed with `GOING_AWAY`), every chat socket is closed
+    with `GOING_AWAY` and a reconnect hint, HTTP stops listening, then the tree stops
+    bottom to top: rooms store what they accepted (`DRAIN_SECS`), the store last.
     """
     settings.check_server_secret()
     model = (
@@ -332,7 +390,7 @@ async def serve(
         ) as system:
             ctx = app_context(parts, system)
             app = build_asgi(ctx)
-            trigger = _shutdown_trigger(system, stop, handle_signals)
+            trigger = _shutdown_trigger(system, stop, parts.draining, handle_signals)
             await serve_listener(
                 app,  # type: ignore[arg-type]
                 hypercorn_config(settings, bind),
@@ -358,6 +416,7 @@ def app_context(parts: NodeParts, system: ActorSystem) -> AppContext:
         feed=parts.feed(),
         metrics_document=parts.metrics_document,
         cluster=ClusterClient(parts.registry.address("cluster")),
+        model_fault=parts.model_fault,
         shadows=parts.shadows,
         scorer=parts.background_scorer(),
         replays=trio.CapacityLimiter(parts.settings.replay_concurrency),
@@ -382,7 +441,7 @@ async def load_shadows(db: Database, shadows: ShadowBoard) -> None:
 
 
 def _shutdown_trigger(
-    system: ActorSystem, stop: trio.Event, handle_signals: bool
+    system: ActorSystem, stop: trio.Event, draining: trio.Event, handle_signals: bool
 ) -> Callable[[], Awaitable[None]]:
     async def trigger() -> None:
         async with trio.open_nursery() as nursery:
@@ -397,6 +456,9 @@ def _shutdown_trigger(
                 nursery.start_soon(on_signal)
             await stop.wait()
             nursery.cancel_scope.cancel()
+        # Rooms close all their members at once (1001) and refuse joins; then any
+        # Connection still running (one that was joining) is stopped in turn.
+        draining.set()
         await close_all_connections(system)
 
     return trigger
@@ -404,7 +466,8 @@ def _shutdown_trigger(
 
 async def close_all_connections(system: ActorSystem) -> None:
     """Stop every Connection (each closes its socket with GOING_AWAY), one after another
-    as the supervisor serves them; a connection already gone is skipped."""
+    as the supervisor serves them; a connection already gone is skipped. While the node
+    drains most are gone already: their rooms closed them all at once."""
     connections = system.address("connections")
     with contextlib.suppress(ActorError):
         for name, _ref in await which_children(connections, timeout=STOP_CONNECTION_SECS):

@@ -106,6 +106,15 @@ class Settings(BaseSettings):
     moderation_timeout_secs: PositiveFloat = 2.0  # MODERATION_TIMEOUT_SECS
     moderation_failure_mode: FailureMode = "closed"  # MODERATION_FAILURE_MODE: closed (hold) | open
     torch_threads: PositiveInt = 1  # TORCH_THREADS
+    # MODEL_DIR: retrained chat-model versions and which is live ("" = DATA_DIR/models)
+    model_dir: str = ""
+    # MODEL_TRAIN_DATA: the shared CSV a retrain adds to the chat lines and labels ("" = none)
+    model_train_data: str = ""
+    # MODEL_RETRAIN_MAX_LABELS: moderator labels one retrain reads, newest first
+    model_retrain_max_labels: PositiveInt = 20_000
+    # MODERATION_BAND_LOW / _HIGH: the default model's uncertain band sent to Detoxify
+    moderation_band_low: Annotated[float, Field(ge=0.0, le=1.0)] = 0.3
+    moderation_band_high: Annotated[float, Field(ge=0.0, le=1.0)] = 0.9
     max_connections: PositiveInt = 1000  # MAX_CONNECTIONS: whole node
     max_connections_per_user: PositiveInt = 10  # MAX_CONNECTIONS_PER_USER
     max_connections_per_ip: PositiveInt = 200  # MAX_CONNECTIONS_PER_IP
@@ -139,6 +148,8 @@ class Settings(BaseSettings):
     # DB_STATEMENT_TIMEOUT_MS: PostgreSQL statement_timeout of every connection
     db_statement_timeout_ms: PositiveInt = 10_000
     db_threads: PositiveInt = 4  # DB_THREADS: worker threads for SQLAlchemy sessions
+    # SQLITE_BUSY_TIMEOUT_MS: a write waits this long for a locked SQLite file, then fails
+    sqlite_busy_timeout_ms: PositiveInt = 5000
     # ALLOWED_ORIGINS: comma list; empty = same host
     allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()
     fault_injection: bool = False  # FAULT_INJECTION: admins may crash actors (always in demo)
@@ -215,6 +226,11 @@ class Settings(BaseSettings):
     def allows_fault_injection(self) -> bool:
         """Admins may crash live actors to watch supervision (demo mode, or opted in)."""
         return self.demo or self.fault_injection
+
+    @property
+    def model_path(self) -> Path:
+        """Where retrained model versions live (`MODEL_DIR`, else `DATA_DIR/models`)."""
+        return Path(self.model_dir) if self.model_dir else Path(self.data_dir) / "models"
 
     @property
     def base_url(self) -> str:

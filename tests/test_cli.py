@@ -65,3 +65,19 @@ def test_chat_client_reads_batched_and_single_event_frames() -> None:
         {"type": "gift", "amount": 1},
     ]
     assert events_of('{"type":"pong"}') == [{"type": "pong"}]
+
+
+def test_model_rollback_offline_moves_model_dir_back_one_version(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from safestream.moderation.versions import BUNDLED, ModelVersions
+
+    assert main(["model", "rollback", "--offline"]) == 1  # only the bundled model so far
+    versions = ModelVersions(env / "models")
+    candidate = env / "candidate.npz"
+    candidate.write_bytes(b"x")
+    versions.add(candidate)
+    assert main(["model", "rollback", "--offline"]) == 0
+    assert versions.current() == BUNDLED
+    assert main(["model", "status", "--offline"]) == 0
+    assert '"current": "bundled"' in capsys.readouterr().out

@@ -116,3 +116,15 @@ def test_each_app_has_its_own_registry_and_the_global_one_is_untouched() -> None
     assert first.registry is not second.registry
     assert scrape(second)["safestream_messages_total"] == 0
     assert REGISTRY.get_sample_value("safestream_messages_total") is None
+
+
+def test_the_share_of_texts_detoxify_saw_is_in_the_document_and_the_exposition() -> None:
+    metrics = Metrics()
+    metrics.observe_moderation(0.01, batch=8, escalated=2)
+    metrics.observe_moderation(0.01, batch=2)
+    moderation = metrics.document(viewers=0, rooms=0, model="m")["moderation"]
+    assert (moderation["escalated"], moderation["escalated_share"]) == (2, 0.2)
+    values = scrape(metrics)
+    assert values["safestream_moderation_escalated_total"] == 2
+    assert values["safestream_moderation_texts_total"] == 10
+    assert values["safestream_moderation_escalated_ratio"] == pytest.approx(0.2)

@@ -13,6 +13,7 @@ SECRET = "s" * 32
 POSITIVE = (
     "MAX_CONNECTIONS",
     "WORKERS",
+    "DB_STATEMENT_TIMEOUT_MS",
     "MAX_CONNECTIONS_PER_USER",
     "MAX_CONNECTIONS_PER_IP",
     "MAX_USERNAME_LENGTH",
@@ -29,11 +30,13 @@ POSITIVE = (
     "STORE_BATCH_SIZE",
     "STORE_QUEUE_SIZE",
     "DB_THREADS",
+    "SQLITE_BUSY_TIMEOUT_MS",
     "MODERATION_WORKERS",
     "MODERATION_BATCH_SIZE",
     "MODERATION_QUEUE_SIZE",
     "MODERATION_TIMEOUT_SECS",
     "TORCH_THREADS",
+    "MODEL_RETRAIN_MAX_LABELS",
     "LISTEN_BACKLOG",
     "KEEP_ALIVE_SECS",
     "BATCH_TICK_MS",
@@ -311,7 +314,7 @@ def test_disable_detoxify_keeps_torch_detoxify_out(monkeypatch: pytest.MonkeyPat
     from safestream import node as app
 
     asked: list[str] = []
-    monkeypatch.setattr(app, "load_classifier", lambda spec, torch_threads: asked.append(spec))
+    monkeypatch.setattr(app, "load_classifier", lambda spec, **_kwargs: asked.append(spec))
     settings = Settings.from_env(
         {
             "JWT_SECRET_KEY": SECRET,

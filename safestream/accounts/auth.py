@@ -45,6 +45,7 @@ __all__ = [
     "decode_token",
     "hash_password",
     "issue_token",
+    "username_key",
     "validate_password",
     "validate_username",
     "verify_password",
@@ -212,6 +213,27 @@ def validate_username(name: str, max_length: int = 50) -> str:
     if name[0] in ".-":
         raise InvalidUsername("username must not start with '.' or '-'")
     return name
+
+
+# Letter sequences that read alike in most fonts (Unicode TR39's ASCII confusables).
+_LOOK_ALIKE_SEQUENCES = (("rn", "m"), ("vv", "w"), ("cl", "d"))
+_LOOK_ALIKE_LETTERS = str.maketrans("01l|5$", "oiiiss", "._-")
+
+
+def username_key(name: str) -> str:
+    """What a username looks like to a reader: two names with the same key can be taken
+    for each other (`ADMIN`, `padmin.`, `padrnin` and `padmin` all give `padmin`).
+
+    Case, separators (`.`, `_`, `-`), `0`/`o`, `1`/`l`/`i`, `5`/`s`, and `rn`/`m`,
+    `vv`/`w`, `cl`/`d` are folded. Registration refuses a name whose key is taken.
+
+    Example:
+        assert username_key("Pad_rnin") == username_key("padmin") == "padmin"
+    """
+    key = name.lower()
+    for sequence, letter in _LOOK_ALIKE_SEQUENCES:
+        key = key.replace(sequence, letter)
+    return key.translate(_LOOK_ALIKE_LETTERS)
 
 
 # -- tokens ----------------------------------------------------------------------------

@@ -10,6 +10,8 @@ On a graceful stop (server shutdown) the viewer is closed with `GOING_AWAY`.
 A Connection finds its Room by asking the RoomSupervisor (`open_room`); a room that is
 invalid, full or fails to start closes the socket with `TRY_AGAIN_LATER` (1013), and
 `finished` is set however `run` ends, so the socket's handler always gets its slot back.
+While the node is shutting down the RoomSupervisor refuses joins, and a new socket is
+closed with `GOING_AWAY` (reconnect later with `?since=`) before it joins.
 
 Example:
     connection = Connection(conn_id, transport, identity, "main", None,
@@ -37,6 +39,8 @@ from actors import (
 from safestream.chat.limits import TokenBucket
 from safestream.chat.outbox import Outbox
 from safestream.chat.protocol import (
+    ROOM_RESTART_REASON,
+    SHUTDOWN_REASON,
     AuthFrame,
     ChatFrame,
     CloseCode,
@@ -46,7 +50,12 @@ from safestream.chat.protocol import (
     parse_client_frame,
 )
 from safestream.chat.room_messages import Join, Leave, Post
-from safestream.chat.room_supervisor import InvalidRoom, RoomUnavailable, open_room
+from safestream.chat.room_supervisor import (
+    InvalidRoom,
+    RoomUnavailable,
+    ShuttingDown,
+    open_room,
+)
 from safestream.chat.transport import TransportClosed, WebSocketTransport
 from safestream.chat.wsframes import batch_frame, event_frame
 from safestream.metrics import Metrics
@@ -125,6 +134,9 @@ class Connection(Actor):
                 self.conn_id, self.identity.user, self.identity.role, self._outbox, self._since
             )
             await room.ask(joined, timeout=JOIN_TIMEOUT_SECS)
+        except ShuttingDown:
+            self._outbox.close(CloseCode.GOING_AWAY, SHUTDOWN_REASON)
+            return None
         except (InvalidRoom, RoomUnavailable, ActorError) as exc:
             self._outbox.close(CloseCode.TRY_AGAIN_LATER, f"cannot join room: {exc}"[:120])
             return None
@@ -137,7 +149,7 @@ class Connection(Actor):
                 nursery.start_soon(self._writer, nursery.cancel_scope)
                 if room is not None:
                     nursery.start_soon(self._reader, room, nursery.cancel_scope)
-                    nursery.start_soon(self._watch_stop)
+                    nursery.start_soon(self._serve_mailbox)
         finally:
             # A closed outbox refuses offers, so the room drops this member even if the
             # Leave below cannot reach it.
@@ -148,9 +160,11 @@ class Connection(Actor):
                 except ActorError:
                     pass  # room gone or full: it drops members whose outbox is closed
 
-    async def _watch_stop(self) -> None:
-        await self.stop_requested.wait()
-        self._outbox.close(CloseCode.GOING_AWAY, "server shutting down")
+    async def _serve_mailbox(self) -> None:
+        """No chat traffic comes through the mailbox; serving it until a stop is
+        requested lets fault injection's `Crash` crash a Connection as any actor."""
+        await Actor.run(self)
+        self._outbox.close(CloseCode.GOING_AWAY, SHUTDOWN_REASON)
 
     async def _reader(self, room: ActorRef[Any], scope: trio.CancelScope) -> None:
         settings = self._settings
@@ -185,7 +199,7 @@ class Connection(Actor):
                     self._metrics.refused["room_busy"] += 1
                     self._error("room_busy", "room is busy, try again")
                 except ActorError:
-                    self._outbox.close(CloseCode.SERVICE_RESTART, "room restarting")
+                    self._outbox.close(CloseCode.SERVICE_RESTART, ROOM_RESTART_REASON)
             case PingFrame():
                 self._outbox.offer(PONG)
             case AuthFrame():

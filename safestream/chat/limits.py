@@ -82,7 +82,13 @@ class LimitExceeded(Exception):
 
 @dataclass
 class ConnectionLimits:
-    """Counts open WebSockets per node, user and IP; `acquire`/`release` in pairs."""
+    """Counts open WebSockets per node, user and IP; `acquire`/`release` in pairs.
+
+    A socket counts toward its IP from the moment it is accepted (`acquire_ip`), before
+    it has authenticated, so unauthenticated sockets cannot exceed the per-IP cap; it
+    counts toward the node and its user once the user is known (`acquire_user`).
+    `acquire(user, ip)` does both at once.
+    """
 
     max_total: int
     max_per_user: int
@@ -97,20 +103,50 @@ class ConnectionLimits:
         Raises:
             LimitExceeded: a cap is reached; nothing was counted.
         """
+        self.acquire_ip(ip)
+        try:
+            self.acquire_user(user)
+        except LimitExceeded:
+            self.release_ip(ip)
+            raise
+
+    def release(self, user: str, ip: str) -> None:
+        """Forget one connection counted by `acquire`."""
+        self.release_user(user)
+        self.release_ip(ip)
+
+    def acquire_ip(self, ip: str) -> None:
+        """Count a socket toward its IP (authenticated or not yet).
+
+        Raises:
+            LimitExceeded: the IP's cap is reached; nothing was counted.
+        """
+        if self.per_ip[ip] >= self.max_per_ip:
+            raise LimitExceeded("ip", self.max_per_ip)
+        self.per_ip[ip] += 1
+
+    def acquire_user(self, user: str) -> None:
+        """Count an authenticated socket toward the node and its user.
+
+        Raises:
+            LimitExceeded: the node's or the user's cap is reached; nothing was counted.
+        """
         if self.total >= self.max_total:
             raise LimitExceeded("node", self.max_total)
         if self.per_user[user] >= self.max_per_user:
             raise LimitExceeded("user", self.max_per_user)
-        if self.per_ip[ip] >= self.max_per_ip:
-            raise LimitExceeded("ip", self.max_per_ip)
         self.total += 1
         self.per_user[user] += 1
-        self.per_ip[ip] += 1
 
-    def release(self, user: str, ip: str) -> None:
-        """Forget one connection counted by `acquire`."""
+    def release_ip(self, ip: str) -> None:
+        _forget(self.per_ip, ip)
+
+    def release_user(self, user: str) -> None:
         self.total -= 1
-        for counter, key in ((self.per_user, user), (self.per_ip, ip)):
-            counter[key] -= 1
-            if counter[key] <= 0:
-                del counter[key]
+        _forget(self.per_user, user)
+
+
+def _forget(counter: Counter[str], key: str) -> None:
+    counter[key] -= 1
+    if counter[key] <= 0:
+        del counter[key]

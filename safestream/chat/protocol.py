@@ -21,6 +21,8 @@ from typing import Any
 from safestream.chat.text import InvalidText, clean_chat_text
 
 __all__ = [
+    "ROOM_RESTART_REASON",
+    "SHUTDOWN_REASON",
     "AuthFrame",
     "ChatFrame",
     "ClientFrame",
@@ -47,7 +49,11 @@ class CloseCode(IntEnum):
     KICKED = 4000  # a moderator kicked this user
     BANNED = 4003  # the user is banned
     TOO_SLOW = 4008  # the viewer did not read its frames fast enough
-    REPLACED = 4009  # the room was closed or this connection was superseded
+
+
+# The close reasons of GOING_AWAY and SERVICE_RESTART say what a client should do.
+SHUTDOWN_REASON = "server shutting down, reconnect with ?since=<last seq>"
+ROOM_RESTART_REASON = "room restarting, reconnect with ?since=<last seq>"
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ them scored and stored by its pipeline task, then frames each event once (`wsfra
 the same bytes serve every viewer) and offers it to every member's outbox. It never
 waits on a viewer: a full outbox closes that viewer
 (`TOO_SLOW`). Its replay buffer answers `?since=` on reconnect. Empty rooms passivate
-after `ROOM_IDLE_SECS`; a crashed room closes its members with `SERVICE_RESTART` so they
-reconnect and recover from the (reloaded) history.
+after `ROOM_IDLE_SECS`; a room that crashes or is restarted with its supervisor closes its
+members with `SERVICE_RESTART` so they reconnect and recover from the (reloaded) history;
+only when the node itself is shutting down are they closed with `GOING_AWAY`.
 
 The pipeline task belongs to this actor: it scores and persists batches in order, then
 calls `_deliver`, which does not await, so the room's state is never seen half-changed.
@@ -46,7 +47,12 @@ from safestream.chat.frames import (
     notice_frame,
     presence_frame,
 )
-from safestream.chat.protocol import CloseCode, error_frame
+from safestream.chat.protocol import (
+    ROOM_RESTART_REASON,
+    SHUTDOWN_REASON,
+    CloseCode,
+    error_frame,
+)
 from safestream.chat.room_messages import (
     Broadcast,
     CloseUser,
@@ -82,7 +88,7 @@ from safestream.store import repo
 from safestream.store.database import Database
 from safestream.store.errors import UserNotFound
 from safestream.store.records import ActionRow, MessageStatus
-from safestream.store.writer import Persist, Stored, StoreUnavailable
+from safestream.store.writer import Flush, Persist, Stored, StoreUnavailable
 
 __all__ = ["Room", "RoomDeps"]
 
@@ -106,6 +112,8 @@ class RoomDeps:
     store: Address  # the PersistenceWriter
     feed: FeedNotifier
     viewers: Callable[[], int]  # connected viewers on the node, for presence frames
+    # Set when the node begins an orderly stop: rooms close members 1001, take no new ones.
+    draining: trio.Event
     cluster: BrokerClient | None = None  # None: one node (memory broker), it owns every room
     hooks: DecisionHooks = field(default_factory=DecisionHooks)  # shadow policy, explanations
 
@@ -145,6 +153,10 @@ class Room(Actor):
 
     async def on_start(self) -> None:
         db = self._deps.db
+        # A predecessor that crashed may have left a batch with the store: wait until it
+        # is written, so its messages are in the history and their seqs are not reused.
+        with contextlib.suppress(StoreUnavailable, ActorError):
+            await self._deps.store.ask(Flush(), timeout=self._store_timeout())
         record = await db.run(repo.ensure_room, self.room)
         settings = self._deps.settings
         self._policy = RoomPolicy.stored_or_default(
@@ -170,6 +182,7 @@ class Room(Actor):
             nursery.start_soon(self._idle_sweeper)
             if self._link is not None:
                 await nursery.start(self._cluster, self._link)
+            nursery.start_soon(self._close_members_on_drain)
             await super().run()
             # An orderly stop (shutdown, passivation): posts already accepted are still
             # scored and stored, within the room's grace period, before the room goes.
@@ -179,9 +192,11 @@ class Room(Actor):
             nursery.cancel_scope.cancel()
 
     async def on_stop(self) -> None:
-        shutting_down = self.stop_requested.is_set()
-        code = CloseCode.GOING_AWAY if shutting_down else CloseCode.SERVICE_RESTART
-        reason = "server shutting down" if shutting_down else "room restarting"
+        # A stop asked by a supervisor that is itself restarting is a room restart too.
+        if self._deps.draining.is_set():
+            code, reason = CloseCode.GOING_AWAY, SHUTDOWN_REASON
+        else:
+            code, reason = CloseCode.SERVICE_RESTART, ROOM_RESTART_REASON
         for member in self._members.values():
             member.outbox.close(code, reason)
         self._members.clear()
@@ -303,7 +318,7 @@ class Room(Actor):
                         messages=tuple(m.to_row() for m in decided),
                         actions=tuple(self._timeout_audit(user) for user in timeouts),
                     ),
-                    timeout=settings.moderation_timeout_secs + 10.0,
+                    timeout=self._store_timeout(),
                 )
             except (StoreUnavailable, ActorError):
                 # Not durable, so not accepted: tell the authors, deliver nothing.
@@ -313,6 +328,9 @@ class Room(Actor):
             self._deliver([m for m in decided if m.id not in stored.refused])
             for user in timeouts:
                 await self._store_mute(user)
+
+    def _store_timeout(self) -> float:
+        return self._deps.settings.moderation_timeout_secs + 10.0
 
     def _not_saved(self, messages: list[ChatMessage]) -> None:
         """Tell each author that their message was not stored (so nobody saw it)."""
@@ -418,6 +436,14 @@ class Room(Actor):
             self._presence_dirty = True
             if not self._members:
                 self._idle_since = trio.current_time()
+
+    async def _close_members_on_drain(self) -> None:
+        """Every room closes its members at once when the node drains, so viewers are
+        closed in parallel, not one after another by the connections supervisor."""
+        await self._deps.draining.wait()
+        for member in self._members.values():
+            member.outbox.close(CloseCode.GOING_AWAY, SHUTDOWN_REASON)
+        self._members.clear()
 
     async def _presence_ticker(self) -> None:
         """Presence at most once a second, only when the count changed."""

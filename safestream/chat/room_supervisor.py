@@ -24,6 +24,7 @@ __all__ = [
     "OpenRoom",
     "RoomSupervisor",
     "RoomUnavailable",
+    "ShuttingDown",
     "open_room",
     "running_room",
     "running_rooms",
@@ -41,6 +42,10 @@ class InvalidRoom(ValueError):
 
 class RoomUnavailable(Exception):
     """The room could not be started (e.g. its history could not be loaded)."""
+
+
+class ShuttingDown(RoomUnavailable):
+    """The node is draining: no room takes new members (close 1001, reconnect later)."""
 
 
 def validate_room_name(name: str) -> str:
@@ -84,6 +89,8 @@ class RoomSupervisor(Supervisor):
         return await super().handle(message)
 
     async def _open(self, name: str) -> ActorRef[Any] | _Refused:
+        if self._deps.draining.is_set():
+            return _Refused(ShuttingDown("server shutting down"))
         child = REGISTRY_PREFIX + name
         ref = self.child_ref(child)
         if ref is not None and ref.alive:

@@ -13,8 +13,9 @@ from safestream.cluster.broker import Broker
 __all__ = ["open_broker"]
 
 
-def open_broker(url: str, *, namespace: str = "safestream") -> Broker:
-    """The backend for `url` (not connected yet).
+def open_broker(url: str, *, namespace: str = "safestream", node: str = "") -> Broker:
+    """The backend for `url` (not connected yet); `node` names its connections on the
+    server (`CLIENT LIST` in Redis, the connection name in NATS).
 
     Raises:
         ValueError: an unknown scheme.
@@ -27,9 +28,9 @@ def open_broker(url: str, *, namespace: str = "safestream") -> Broker:
     if scheme in ("redis", "rediss"):
         from safestream.cluster.redis_broker import RedisBroker
 
-        return RedisBroker(url, namespace=namespace)
+        return RedisBroker(url, namespace=namespace, node=node)
     if scheme in ("nats", "tls"):
         from safestream.cluster.nats_broker import NatsBroker
 
-        return NatsBroker(url, namespace=namespace)
+        return NatsBroker(url, namespace=namespace, node=node)
     raise ValueError(f"BROKER_URL must be memory://, redis://... or nats://..., not {url!r}")

@@ -33,8 +33,9 @@ CONNECT_TIMEOUT_SECS = 3.0
 class NatsBroker:
     kind = "nats"
 
-    def __init__(self, url: str, *, namespace: str) -> None:
+    def __init__(self, url: str, *, namespace: str, node: str = "") -> None:
         self._url = url
+        self._name = f"{namespace}:{node}" if node else namespace
         self._namespace = namespace
         self._client: Any = None
         self._subscriptions: dict[str, Any] = {}
@@ -56,6 +57,7 @@ class NatsBroker:
                     nats.connect,
                     self._url,
                     connect_timeout=CONNECT_TIMEOUT_SECS,
+                    name=self._name,
                     allow_reconnect=False,
                     disconnected_cb=on_disconnect,
                     closed_cb=on_disconnect,

@@ -36,8 +36,9 @@ _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del
 class RedisBroker:
     kind = "redis"
 
-    def __init__(self, url: str, *, namespace: str) -> None:
+    def __init__(self, url: str, *, namespace: str, node: str = "") -> None:
         self._url = url
+        self.client_name = f"{namespace}:{node}" if node else namespace
         self._prefix = f"{namespace}:"
         self._client: Any = None
         self._pubsub: Any = None
@@ -53,7 +54,9 @@ class RedisBroker:
         async with trio_asyncio.open_loop():
             try:
                 client = aioredis.Redis.from_url(
-                    self._url, socket_connect_timeout=CONNECT_TIMEOUT_SECS
+                    self._url,
+                    socket_connect_timeout=CONNECT_TIMEOUT_SECS,
+                    client_name=self.client_name,
                 )
                 await self._call(client.ping)
                 self.client_id = await self._call(client.client_id)

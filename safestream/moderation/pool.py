@@ -13,6 +13,13 @@ stays up for the next batch (a restart would not mend the model). Askers that ge
 scores in time apply their room's failure mode (fail-closed: hold; fail-open: deliver
 unscored).
 
+The live model is swapped without a restart by a message: ask the pool
+`SwapModel(classifier)` (see `safestream.moderation.swap`). The pool keeps the new model for workers
+it starts or restarts later and asks every running worker to `UseModel`; a worker
+answers once the batches it had already started are done, so each batch is scored by
+one model. The classifier is loaded by the caller before the swap, so a model that
+fails to load never reaches the pool and the old one keeps serving.
+
 Example:
     pool = ModerationPool(classifier, metrics, workers=2, ...)   # a child of the root
     client = ModerationClient([registry.address(n) for n in worker_names(2)], timeout=2)
@@ -41,6 +48,7 @@ from actors import (
 )
 from safestream.metrics import Metrics
 from safestream.moderation.classifiers import Classifier, Scores
+from safestream.moderation.swap import ModelSwapped, SwapModel, UseModel
 
 __all__ = [
     "ModerationClient",
@@ -115,9 +123,22 @@ class ModeratorWorker(Actor):
                         envelope.reply.fail(ActorDied("moderation worker stopped"))
 
     async def _score(self, batch: Sequence[Envelope]) -> None:
+        requests: list[Envelope] = []
         for envelope in batch:
-            if not isinstance(envelope.message, ScoreRequest):
+            if isinstance(envelope.message, UseModel):
+                # Swaps first: a swap's ask waits for the batches already started, and
+                # scoring this batch with the new model is what the swap asked for.
+                self._classifier = envelope.message.classifier
+                if envelope.reply is not None:
+                    envelope.reply.send(self._classifier.name)
+            elif isinstance(envelope.message, ScoreRequest):
+                requests.append(envelope)
+            else:
                 raise UnhandledMessage(f"ModeratorWorker cannot handle {envelope.message!r}")
+        if requests:
+            await self._score_requests(requests)
+
+    async def _score_requests(self, batch: Sequence[Envelope]) -> None:
         texts = [text for envelope in batch for text in envelope.message.texts]
         started = trio.current_time()
         try:
@@ -133,7 +154,8 @@ class ModeratorWorker(Actor):
                         envelope.reply.fail(died)
                 return
             results = isolated
-        self._metrics.observe_moderation(trio.current_time() - started, len(texts))
+        escalated = sum(1 for r in results if r is not None and r.escalated)
+        self._metrics.observe_moderation(trio.current_time() - started, len(texts), escalated)
         self._batches += 1
         self._texts += len(texts)
         offset = 0
@@ -205,10 +227,15 @@ class ModerationPool(Supervisor):
         offload: Offload = trio.to_thread.run_sync,
     ) -> None:
         limiter = trio.CapacityLimiter(max(1, workers))
+        self._classifier = classifier
+        self._metrics = metrics
+        self._version = ""
 
         def worker() -> ModeratorWorker:
+            # The live model, read when the worker (re)starts: a restart after a swap
+            # keeps the swapped-in model.
             return ModeratorWorker(
-                classifier,
+                self._classifier,
                 limiter,
                 metrics,
                 batch_size=batch_size,
@@ -228,6 +255,32 @@ class ModerationPool(Supervisor):
             for index, name in enumerate(worker_names(workers))
         ]
         super().__init__(specs, max_restarts=10, within=10.0)
+
+    async def handle(self, message: Any) -> Any:
+        """`SwapModel` here; the supervisor calls of `actors.calls` as any supervisor."""
+        if isinstance(message, SwapModel):
+            self._classifier = message.classifier
+            self._version = message.version
+            swapped = 0
+            for name in self.children():
+                ref = self.child_ref(name)
+                if ref is None:
+                    continue
+                try:
+                    await ref.ask(UseModel(message.classifier), timeout=60.0)
+                    swapped += 1
+                except (ActorError, TimeoutError):
+                    continue  # a worker that is restarting starts with the new model
+            self._metrics.model_swaps += 1
+            self._metrics.moderation_model = message.classifier.name
+            return ModelSwapped(message.classifier.name, message.version, swapped)
+        return await super().handle(message)
+
+    def introspect(self) -> dict[str, Any]:
+        return super().introspect() | {
+            "model": self._classifier.name,
+            "model_version": self._version,
+        }
 
 
 class ModerationClient:

@@ -16,7 +16,12 @@ from typing import Any, TypeVar
 
 import trio
 
-from safestream.store.engine import make_engine, session_factory, upgrade
+from safestream.store.engine import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    make_engine,
+    session_factory,
+    upgrade,
+)
 
 __all__ = ["Database"]
 
@@ -26,11 +31,21 @@ T = TypeVar("T")
 class Database:
     """An engine, its session factory and the limiter its worker threads run under."""
 
-    def __init__(self, url: str, *, threads: int, statement_timeout_ms: int = 0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        threads: int,
+        statement_timeout_ms: int = 0,
+        sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+    ) -> None:
         self.url = url
         # One pooled connection per worker thread: never more sessions than threads.
         self.engine = make_engine(
-            url, statement_timeout_ms=statement_timeout_ms, pool_size=max(1, threads)
+            url,
+            statement_timeout_ms=statement_timeout_ms,
+            pool_size=max(1, threads),
+            sqlite_busy_timeout_ms=sqlite_busy_timeout_ms,
         )
         self._sessions = session_factory(self.engine)
         self.limiter = trio.CapacityLimiter(max(1, threads))

@@ -19,6 +19,7 @@ of failing with ``database is locked``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from importlib import resources
 from pathlib import Path
@@ -74,15 +75,18 @@ def _sqlite_is_memory(url: URL) -> bool:
     return url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
 
 
-def _on_sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.execute("PRAGMA foreign_keys = ON")
-    finally:
-        cursor.close()
+def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, ConnectionPoolEntry], None]:
+    def on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    return on_connect
 
 
 def make_engine(
@@ -91,6 +95,7 @@ def make_engine(
     echo: bool = False,
     statement_timeout_ms: int = 0,
     pool_size: int | None = None,
+    sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
     **kwargs: Any,
 ) -> Engine:
     """Create the engine for ``url`` (SQLite file or memory, or PostgreSQL).
@@ -106,6 +111,8 @@ def make_engine(
             the server's default).
         pool_size: PostgreSQL connections kept open (no overflow beyond it: the app runs
             at most that many sessions at once, one per database worker thread).
+        sqlite_busy_timeout_ms: how long a SQLite statement waits for a lock held by
+            another connection before failing with ``database is locked``.
         **kwargs: passed on to :func:`sqlalchemy.create_engine` (e.g. ``pool_size``).
     """
     parsed = normalize_url(url)
@@ -116,7 +123,7 @@ def make_engine(
         elif parsed.database and parsed.query.get("uri") != "true":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, echo=echo, **{**options, **kwargs})
-        event.listen(engine, "connect", _on_sqlite_connect)
+        event.listen(engine, "connect", _sqlite_pragmas(sqlite_busy_timeout_ms))
         return engine
     if pool_size is not None:
         kwargs = {"pool_size": pool_size, "max_overflow": 0, **kwargs}
@@ -141,7 +148,7 @@ def alembic_config(engine: Engine | None = None) -> Config:
     With ``engine`` the URL is set too, so Alembic commands such as ``revision
     --autogenerate`` can be run from a shell::
 
-        python -c "from alembic import command; from safestream.store import db; \
+        python -c "from alembic import command; from safestream.store import engine as db; \
             command.revision(db.alembic_config(db.make_engine(URL)), 'msg', autogenerate=True)"
     """
     cfg = Config()

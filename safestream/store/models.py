@@ -40,6 +40,7 @@ __all__ = [
     "Base",
     "Gift",
     "Message",
+    "ModelLabel",
     "ModerationAction",
     "PolicyVersion",
     "Room",
@@ -100,6 +101,8 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     username: Mapped[str] = mapped_column(Name, unique=True)
+    # What the name looks like (accounts.auth.username_key): look-alikes are refused.
+    name_key: Mapped[str | None] = mapped_column(Name, index=True)
     email: Mapped[str | None] = mapped_column(String(254))
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default="viewer")
@@ -208,4 +211,23 @@ class ModerationAction(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     duration_secs: Mapped[float | None] = mapped_column(Double)
     detail: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class ModelLabel(Base):
+    __tablename__ = "model_labels"
+    __table_args__ = (
+        CheckConstraint("source IN ('approve', 'delete', 'timeout', 'mark')", name="source"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    message_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    room: Mapped[str | None] = mapped_column(Name)
+    text: Mapped[str] = mapped_column(Text)
+    toxic: Mapped[bool] = mapped_column(Boolean)
+    categories: Mapped[list[str]] = mapped_column(Json)
+    source: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(Name)
+    model_toxic: Mapped[bool | None] = mapped_column(Boolean)
+    model_score: Mapped[float | None] = mapped_column(Double)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -24,6 +24,7 @@ from safestream.accounts.auth import Role
 from safestream.moderation.policy import Action
 
 __all__ = [
+    "LABEL_SOURCES",
     "MESSAGE_ACTIONS",
     "MESSAGE_STATUSES",
     "NAME_MAX_LENGTH",
@@ -31,6 +32,8 @@ __all__ = [
     "ActionRecord",
     "ActionRow",
     "GiftRow",
+    "LabelRecord",
+    "LabelRow",
     "MessageRecord",
     "MessageRow",
     "MessageStatus",
@@ -277,6 +280,56 @@ class ShadowRecord:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ActionRecord(ActionRow):
     """A stored audit-log entry."""
+
+    id: int
+    created_at: datetime
+
+
+LABEL_SOURCES = frozenset({"approve", "delete", "timeout", "mark"})
+"""Which moderator decision a label came from."""
+LABEL_CATEGORIES = frozenset(
+    {"toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack"}
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LabelRow:
+    """A moderator's verdict on a text, for training the model.
+
+    ``model_toxic`` / ``model_score`` are what the model said when the message was
+    scored (``None`` for a text marked without a stored message). ``categories`` are the
+    categories the moderator named (a "toxic" label may name none).
+    """
+
+    text: str
+    toxic: bool
+    source: str
+    actor: str
+    message_id: str | None = None
+    room: str | None = None
+    categories: tuple[str, ...] = ()
+    model_toxic: bool | None = None
+    model_score: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.text.strip():
+            raise ValueError("a label needs a text")
+        _member("source", self.source, LABEL_SOURCES)
+        _name("actor", self.actor)
+        if self.message_id is not None:
+            _name("message_id", self.message_id, MESSAGE_ID_MAX_LENGTH)
+        for c in self.categories:
+            _member("category", c, LABEL_CATEGORIES)
+        if self.categories and not self.toxic:
+            raise ValueError("a 'not toxic' label names no categories")
+        if self.model_score is not None:
+            _probability("model_score", self.model_score)
+        _set(self, "categories", tuple(dict.fromkeys(self.categories)))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LabelRecord(LabelRow):
+    """A stored moderator label."""
 
     id: int
     created_at: datetime

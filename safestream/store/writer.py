@@ -18,6 +18,7 @@ Example:
     stored = await writer_ref.ask(Persist(messages=(row,)), timeout=5)   # durable on return
     assert not stored.refused
     writer_ref.tell_nowait(Persist(actions=(audit_row,)))                 # write-behind
+    await writer_ref.ask(Flush(), timeout=5)        # everything asked before is written
 """
 
 from __future__ import annotations
@@ -30,12 +31,12 @@ from typing import Any
 import trio
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from actors import Actor, Envelope, OverflowPolicy
+from actors import Actor, ActorDied, Envelope, OverflowPolicy
 from safestream.store import repo
 from safestream.store.database import Database
 from safestream.store.records import ActionRow, GiftRow, MessageRow
 
-__all__ = ["Persist", "PersistenceWriter", "StoreUnavailable", "Stored"]
+__all__ = ["Flush", "Persist", "PersistenceWriter", "StoreUnavailable", "Stored"]
 
 WRITE_TIMEOUT_SECS = 30.0
 
@@ -55,6 +56,13 @@ class Persist:
     @property
     def size(self) -> int:
         return len(self.messages) + len(self.gifts) + len(self.actions)
+
+
+@dataclass(frozen=True)
+class Flush:
+    """Ask: answered (None) once every request the writer got before it was written or
+    refused. A restarted room asks it before reading its last seq, so a batch its
+    crashed predecessor left in flight is in the database, and in its history, first."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +98,19 @@ class PersistenceWriter(Actor):
         while batch := await self.receive_batch(
             max_size=self._batch_size, max_wait=self._flush_secs, size=self._size
         ):
-            await self._commit(batch)
+            try:
+                writes = [e for e in batch if not isinstance(e.message, Flush)]
+                if writes:
+                    await self._commit(writes)
+                for envelope in batch:
+                    if isinstance(envelope.message, Flush) and envelope.reply is not None:
+                        envelope.reply.send(None)
+            finally:
+                # Crashed mid-batch (a message it cannot handle): no asker waits for its
+                # timeout; the room tells the authors `not_saved`.
+                for envelope in batch:
+                    if envelope.reply is not None and not envelope.reply.done:
+                        envelope.reply.fail(ActorDied("store writer stopped"))
 
     async def _commit(self, batch: Sequence[Envelope]) -> None:
         requests: list[Persist] = []

@@ -20,7 +20,9 @@ from safestream.web.openapi import install_openapi
 from safestream.web.routes.admin import admin_blueprint
 from safestream.web.routes.api import api_blueprint
 from safestream.web.routes.auth import auth_blueprint
+from safestream.web.routes.faults import faults_blueprint
 from safestream.web.routes.gifts import gift_blueprint
+from safestream.web.routes.model import model_blueprint
 from safestream.web.routes.policy_whatif import whatif_blueprint
 from safestream.web.routes.ui import ui_blueprint
 
@@ -44,7 +46,9 @@ def create_app(ctx: AppContext) -> QuartTrio:
     app.register_blueprint(auth_blueprint(ctx))
     app.register_blueprint(api_blueprint(ctx))
     app.register_blueprint(admin_blueprint(ctx))
+    app.register_blueprint(faults_blueprint(ctx))
     app.register_blueprint(gift_blueprint(ctx))
+    app.register_blueprint(model_blueprint(ctx))
     app.register_blueprint(whatif_blueprint(ctx))
     app.register_blueprint(ui_blueprint())
 

@@ -15,7 +15,7 @@ Example:
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from actors import ActorError
 from safestream.accounts.auth import Role
@@ -25,13 +25,13 @@ from safestream.chat.protocol import CloseCode
 from safestream.chat.room_supervisor import InvalidRoom, validate_room_name
 from safestream.chat.transport import TransportClosed
 from safestream.web.deps import ApiError, user_from_token
-from safestream.web.socket_auth import NoToken, token_from_first_frame
+from safestream.web.socket_auth import NoToken, origin_allowed, token_from_first_frame
 from safestream.web.transport import WebSocketUpgrade
 
 if TYPE_CHECKING:
     from safestream.web.context import AppContext
 
-__all__ = ["chat_socket", "origin_allowed"]
+__all__ = ["chat_socket"]
 
 SUBPROTOCOL = "safestream"
 TOKEN_PREFIX = "token."
@@ -44,20 +44,23 @@ class Refused(Exception):
         self.reason = reason
 
 
-def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...]) -> bool:
-    """Browsers send Origin: allow our own host and the configured origins; non-browser
-    clients (no Origin) are allowed since they cannot be driven by another site."""
-    if not origin:
-        return True
-    if origin in allowed or "*" in allowed:
-        return True
-    return bool(host) and urlsplit(origin).netloc == host
-
-
 async def chat_socket(ctx: AppContext, transport: WebSocketUpgrade) -> None:
     """Serve one chat WebSocket until it closes."""
     offered = transport.subprotocols
     await transport.accept(SUBPROTOCOL if SUBPROTOCOL in offered else None)
+    ip = transport.remote_addr
+    try:
+        ctx.limits.acquire_ip(ip)  # counted while it authenticates, too
+    except LimitExceeded as exc:
+        await transport.close(CloseCode.TRY_AGAIN_LATER, str(exc))
+        return
+    try:
+        await _authenticated(ctx, transport)
+    finally:
+        ctx.limits.release_ip(ip)
+
+
+async def _authenticated(ctx: AppContext, transport: WebSocketUpgrade) -> None:
     try:
         identity, room, since = await _handshake(ctx, transport)
     except Refused as refused:
@@ -67,7 +70,7 @@ async def chat_socket(ctx: AppContext, transport: WebSocketUpgrade) -> None:
     except TransportClosed:
         return
     try:
-        ctx.limits.acquire(identity.user, identity.ip)
+        ctx.limits.acquire_user(identity.user)
     except LimitExceeded as exc:
         await transport.close(CloseCode.TRY_AGAIN_LATER, str(exc))
         return
@@ -86,7 +89,7 @@ async def chat_socket(ctx: AppContext, transport: WebSocketUpgrade) -> None:
     except ActorError:
         await transport.close(CloseCode.TRY_AGAIN_LATER, "server is not accepting chats now")
     finally:
-        ctx.limits.release(identity.user, identity.ip)
+        ctx.limits.release_user(identity.user)
         # A Connection that crashed before closing its socket leaves it to us (no-op
         # when the socket is already closed).
         await transport.close(CloseCode.INTERNAL_ERROR, "internal error")

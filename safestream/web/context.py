@@ -25,6 +25,7 @@ from safestream.chat.sanctions import Sanctions
 from safestream.cluster.agent import ClusterClient
 from safestream.metrics import Metrics
 from safestream.moderation.background import BackgroundScorer
+from safestream.moderation.faults import ModelFaultSwitch
 from safestream.moderation.feed import FeedNotifier
 from safestream.moderation.shadow import ShadowBoard
 from safestream.settings import Settings
@@ -55,6 +56,7 @@ class AppContext:
     shadows: ShadowBoard
     scorer: BackgroundScorer
     replays: trio.CapacityLimiter
+    model_fault: ModelFaultSwitch | None = None  # set only when fault injection is allowed
     _conn_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def next_conn_id(self) -> int:

@@ -1,4 +1,5 @@
-"""The first-frame token handshake that both WebSockets (chat and moderators' events) use.
+"""What both WebSockets (chat and moderators' events) check first: Origin, then the token
+(a first-frame handshake when it is not in the URL).
 
 A client that keeps its token out of the URL sends `{"type":"auth","token":"..."}` as its
 first frame within AUTH_TIMEOUT_SECS. Parsing goes through the sans-IO protocol, so a
@@ -11,12 +12,13 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
 
 import trio
 
 from safestream.chat.protocol import AuthFrame, ProtocolError, parse_client_frame
 
-__all__ = ["NoToken", "token_from_first_frame"]
+__all__ = ["NoToken", "origin_allowed", "token_from_first_frame"]
 
 
 class NoToken(Exception):
@@ -44,3 +46,16 @@ async def token_from_first_frame(
             raise NoToken("expected an auth frame first")
         return frame.token
     raise NoToken("no token: send an auth frame or ?token=")
+
+
+def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...]) -> bool:
+    """Browsers send Origin: allow a page of our own host (http or https: TLS may end at
+    a proxy in front) and the configured origins; non-browser clients (no Origin) are
+    allowed since they cannot be driven by another site. `null` and other schemes
+    (file:, extensions) are refused."""
+    if not origin:
+        return True
+    if origin in allowed or "*" in allowed:
+        return True
+    parts = urlsplit(origin)
+    return parts.scheme in ("http", "https") and bool(host) and parts.netloc == host

@@ -7,7 +7,7 @@ from typing import Any
 import trio
 import trio.testing
 
-from actors import Actor, ActorSystem, ChildSpec, Crash, Supervisor
+from actors import Actor, ActorDied, ActorSystem, ChildSpec, Crash, Supervisor
 
 
 class Echo(Actor):
@@ -49,6 +49,31 @@ async def test_crash_message_reaches_batching_loops_too(
         await ref.tell(Crash())
         await trio.testing.wait_all_tasks_blocked()
         assert system.snapshot()["children"][0]["restarts"] == 1
+        assert await ref.ask(7, timeout=5) == 7
+
+
+async def test_a_crash_while_gathering_a_batch_fails_the_gathered_asks_at_once(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    root = Supervisor([ChildSpec("batcher", Batcher, register="b")], max_restarts=3, within=10)
+    async with ActorSystem.open(root) as system:
+        ref = system.lookup("b")
+        assert ref is not None
+        answers: list[Any] = []
+
+        async def ask(message: Any) -> None:
+            try:
+                answers.append(await ref.ask(message, timeout=30))
+            except ActorDied as exc:
+                answers.append(type(exc.cause).__name__)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(ask, 1)  # gathered, then the batch waits max_wait for more
+            await trio.testing.wait_all_tasks_blocked()
+            ref.tell_nowait(Crash())
+            started = trio.current_time()
+        assert answers == ["InjectedCrash"]
+        assert trio.current_time() - started < 1.0  # not the asker's 30 s timeout
         assert await ref.ask(7, timeout=5) == 7
 
 

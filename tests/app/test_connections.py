@@ -12,9 +12,9 @@ import trio
 import trio.testing
 from appkit import Node, open_node
 
-from actors import start_child
+from actors import Crash, start_child, which_children
 from safestream.chat.connection import Connection, Identity, serve_connection
-from safestream.chat.protocol import CloseCode
+from safestream.chat.protocol import SHUTDOWN_REASON, CloseCode
 from safestream.chat.room_messages import RoomInfo
 from safestream.chat.transport import TransportClosed
 from safestream.chat.wsframes import frame_payload
@@ -220,3 +220,34 @@ async def test_batched_client_gets_one_array_per_tick_and_loses_nothing(
             b - a for a, b in zip(transport.write_times, transport.write_times[1:], strict=False)
         ]
         assert all(gap >= 0.02 for gap in gaps)  # at most one frame per tick
+
+
+async def test_an_injected_crash_ends_that_connection_only_and_it_is_not_restarted(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with open_node(tmp_path) as node:
+        ann, bob = FakeTransport(), FakeTransport()
+        crashed = await connect(node, ann)
+        await connect(node, bob, "bob")
+        crashed.ref.tell_nowait(Crash("test"))
+        with trio.fail_after(10):
+            await crashed.finished.wait()
+        bob.client_sends({"type": "ping"})
+        await bob.wait_for("pong")
+        assert bob.closed is None
+        connections = node.system.address("connections")
+        assert [name for name, _ in await which_children(connections, timeout=5)] == ["conn-2"]
+
+
+async def test_a_socket_that_arrives_while_the_node_drains_is_closed_with_going_away(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with open_node(tmp_path) as node:
+        node.parts.draining.set()
+        transport = FakeTransport()
+        connection = new_connection(node, transport)
+        await start_child(node.system.address("connections"), connection.child_spec(), timeout=5)
+        with trio.fail_after(10):
+            await connection.finished.wait()
+        assert transport.closed == (CloseCode.GOING_AWAY, SHUTDOWN_REASON)
+        assert transport.sent == []

@@ -141,3 +141,26 @@ async def test_a_poison_text_is_isolated_and_the_rest_of_its_batch_is_scored(
         assert model.batches[0] == ["poison", "you idiot"]  # one batch, then one by one
         assert ["you idiot"] in model.batches[1:]
         assert node.parts.metrics.moderation_unscored == 1
+
+
+async def test_workers_count_the_texts_sent_to_the_second_opinion_model(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    import dataclasses
+
+    from safestream.moderation.classifiers import Scores
+
+    class Escalating(KeywordClassifier):
+        def predict(self, texts: Any) -> list[Scores]:
+            return [
+                dataclasses.replace(s, escalated=t.startswith("?"))
+                for s, t in zip(super().predict(texts), texts, strict=True)
+            ]
+
+    async with open_node(tmp_path, Escalating()) as node:
+        ann = await node.join("ann")
+        for text in ("? unsure", "sure", "? again"):
+            await ann.post(text)
+            await ann.frame("chat")
+        assert node.parts.metrics.moderation_escalated == 2
+        assert node.parts.metrics.moderation_texts == 3

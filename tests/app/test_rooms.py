@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import trio
 import trio.testing
 from appkit import open_node
 
 from actors import Crash
-from safestream.chat.protocol import CloseCode
+from safestream.chat.protocol import ROOM_RESTART_REASON, SHUTDOWN_REASON, CloseCode
 from safestream.chat.room_messages import Leave, SetPolicy
-from safestream.chat.room_supervisor import running_rooms
+from safestream.chat.room_supervisor import ShuttingDown, open_room, running_rooms
 from safestream.moderation.policy import RoomPolicy
 from safestream.store import repo
 
@@ -174,6 +175,76 @@ async def test_crashed_room_closes_members_to_recover_and_restarts_with_its_hist
         tree = node.system.snapshot()["children"]
         rooms = next(child for child in tree if child["name"] == "rooms")["children"]
         assert [(room["name"], room["restarts"]) for room in rooms] == [("room:main", 1)]
+
+
+async def test_a_crashed_rooms_supervisor_closes_members_with_service_restart_not_going_away(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with open_node(tmp_path) as node:
+        ann = await node.join("ann")
+        await ann.frame("history")
+        await node.system.address("rooms").tell(Crash("test"))
+        with trio.fail_after(5):
+            while await ann.outbox.next_batch():
+                pass
+        request = ann.outbox.close_request
+        assert request is not None
+        assert (request.code, request.reason) == (CloseCode.SERVICE_RESTART, ROOM_RESTART_REASON)
+        bob = await node.join("bob", since=0)
+        assert (await bob.frame("history"))["recovered"] is True
+
+
+async def test_a_room_restarted_after_a_crash_first_waits_for_its_predecessors_batch(
+    tmp_path: Path,
+) -> None:
+    """The crashed room's batch was with the store: the new room must not read its last
+    seq before that batch is written, or it would reuse the seqs and never replay it."""
+    async with open_node(tmp_path) as node:
+        db, writing, gate = node.parts.db, trio.Event(), trio.Event()
+        inline = db.run
+
+        async def gated(fn: Any, *args: Any) -> Any:
+            if fn is repo.insert_batch:
+                writing.set()
+                await gate.wait()
+            return await inline(fn, *args)
+
+        db.run = gated  # type: ignore[method-assign]
+        ann = await node.join("ann")
+        await ann.frame("history")
+        await ann.post("in flight")
+        with trio.fail_after(10):
+            await writing.wait()
+            await ann.room.tell(Crash("test"))
+            async with trio.open_nursery() as nursery:
+                joined: list[Any] = []
+
+                async def join() -> None:
+                    joined.append(await node.join("bob", since=0))
+
+                nursery.start_soon(join)
+                await trio.testing.wait_all_tasks_blocked()
+                gate.set()
+            bob = joined[0]
+            history = await bob.frame("history")
+            assert [(m["message"], m["seq"]) for m in history["messages"]] == [("in flight", 1)]
+            await bob.post("next")
+            assert (await bob.frame("chat"))["seq"] == 2
+
+
+async def test_a_draining_node_closes_members_with_going_away_and_refuses_joins(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with open_node(tmp_path) as node:
+        ann = await node.join("ann")
+        await ann.frame("history")
+        node.parts.draining.set()
+        await trio.testing.wait_all_tasks_blocked()
+        request = ann.outbox.close_request  # at once, not when the room stops
+        assert request is not None
+        assert (request.code, request.reason) == (CloseCode.GOING_AWAY, SHUTDOWN_REASON)
+        with pytest.raises(ShuttingDown):
+            await open_room(node.system.address("rooms"), "main", timeout=5)
 
 
 async def test_full_pipeline_refuses_with_room_busy_and_keeps_seq_dense(

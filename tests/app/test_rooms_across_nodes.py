@@ -116,3 +116,51 @@ async def test_the_room_goes_on_when_its_owner_stops_and_since_recovers_elsewher
         history = await carol.frame("history")
         assert [m["message"] for m in history["messages"]] == ["before", "after"]
         assert history["recovered"] is True
+
+
+def kill_redis_clients(prefix: str) -> int:
+    """Close every Redis connection whose name starts with `prefix` (a broker outage)."""
+    import redis
+
+    server = redis.Redis(host="127.0.0.1", port=6379)
+    killed = 0
+    for client in server.client_list():
+        if client.get("name", "").startswith(prefix):
+            killed += server.client_kill_filter(_id=client["id"])
+    server.close()
+    return killed
+
+
+async def test_after_a_broker_outage_nodes_reconnect_and_viewers_miss_nothing(
+    tmp_path: Path,
+) -> None:
+    require_service("redis")
+    seen: list[str] = []
+    namespace = f"t{secrets.token_hex(4)}"
+    nodes = {}
+    async with AsyncExitStack() as stack:
+        for name in ("a", "b"):
+            nodes[name] = await stack.enter_async_context(
+                open_node(
+                    tmp_path,
+                    CountingClassifier(seen),
+                    broker_url=URLS["redis"],
+                    broker_namespace=namespace,
+                    node_id=name,
+                )
+            )
+        ann = await nodes["a"].join("ann")  # a owns the room
+        bob = await nodes["b"].join("bob")
+        await ann.post("before")
+        assert await chats(bob, 1) == [(1, "before")]
+        assert kill_redis_clients(f"{namespace}:") >= 2
+        await ann.post("during")  # may be published while b is away: b fills the gap
+        with trio.fail_after(15):
+            while not all(n.parts.broker.reconnects for n in nodes.values()):  # noqa: ASYNC110 - a real server
+                await trio.sleep(0.05)
+            while not all(n.parts.broker.state == "connected" for n in nodes.values()):  # noqa: ASYNC110 - a real server
+                await trio.sleep(0.05)
+        await trio.sleep(0.5)  # both resubscribed
+        await ann.post("after")
+        assert await chats(bob, 2) == [(2, "during"), (3, "after")]
+        assert await chats(ann, 3) == [(1, "before"), (2, "during"), (3, "after")]

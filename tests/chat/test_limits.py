@@ -76,3 +76,25 @@ def test_keyed_limiter_forgets_least_recent_keys_beyond_max() -> None:
     limiter.take("c", now=0.0)
     assert len(limiter) == 2
     assert limiter.take("a", now=0.0) == 0.0  # forgotten, so a fresh bucket
+
+
+def test_an_unauthenticated_socket_counts_toward_its_ip_until_released() -> None:
+    limits = ConnectionLimits(max_total=10, max_per_user=10, max_per_ip=1)
+    limits.acquire_ip("1.2.3.4")
+    with pytest.raises(LimitExceeded, match="ip"):
+        limits.acquire_ip("1.2.3.4")
+    assert limits.total == 0  # not a viewer yet
+    limits.release_ip("1.2.3.4")
+    limits.acquire_ip("1.2.3.4")
+
+
+def test_a_user_refused_by_the_node_cap_leaves_nothing_counted() -> None:
+    limits = ConnectionLimits(max_total=1, max_per_user=5, max_per_ip=5)
+    limits.acquire("ann", "ip-a")
+    with pytest.raises(LimitExceeded, match="node"):
+        limits.acquire("bob", "ip-b")
+    assert (limits.total, dict(limits.per_ip), dict(limits.per_user)) == (
+        1,
+        {"ip-a": 1},
+        {"ann": 1},
+    )

@@ -8,6 +8,7 @@ downloaded browser) with a fake camera. Under CI=true a missing Chromium fails.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -34,6 +35,7 @@ CHROMIUM_ARGS = [
     "--use-fake-ui-for-media-stream",
 ]
 START_TIMEOUT_SECS = 60.0
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -69,6 +71,10 @@ class AppProcess:
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
+        if self.command == serve_command():
+            # Serve this checkout's code, whatever the directory or an installed copy says.
+            paths = [str(REPO_ROOT), *filter(None, [env.get("PYTHONPATH")])]
+            env["PYTHONPATH"] = os.pathsep.join(paths)
         env.update(
             {
                 "SAFESTREAM_MODE": "demo",
@@ -159,6 +165,10 @@ def chromium() -> Iterator[Any]:
         pytest.skip(f"{CHROMIUM} is not installed")
     from playwright.sync_api import sync_playwright
 
+    # Importing trio-asyncio (the Redis/NATS brokers, in earlier tests of this session)
+    # makes asyncio.new_event_loop() build its synchronous Trio loop, which Playwright's
+    # sync API cannot run on. Outside Trio it defers to an explicitly set policy.
+    asyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS

@@ -166,3 +166,11 @@ def test_named_detoxify_unknown_variant() -> None:
 def test_missing_checkpoint_file_is_model_unavailable(tmp_path: Any) -> None:
     with pytest.raises(ModelUnavailable, match="does not exist"):
         load_classifier(f"detoxify-checkpoint:{tmp_path / 'nope.ckpt'}")
+
+
+def test_profanity_fast_path_equals_scikit_learns_predict_proba(profanity: Any) -> None:
+    texts = [*BENIGN, THREAT, SWEAR, "this game is shit", "what an asshole", "", "gg " * 200]
+    assert profanity._folds is not None  # the installed package has the expected shape
+    features = profanity._vectorizer.transform(texts)
+    expected = profanity._model.predict_proba(features)[:, 1]
+    assert profanity.probabilities(texts) == pytest.approx(list(expected), abs=1e-12)

@@ -114,8 +114,37 @@ def test_detoxify_checkpoint_with_hub_model_type_is_unavailable(tmp_path: Path) 
         load_classifier(f"detoxify-checkpoint:{path}")
 
 
-def test_cascade_with_detoxify_checkpoint(tiny_ckpt: Path) -> None:
-    clf = load_classifier(f"default+detoxify-checkpoint:{tiny_ckpt}")
-    assert clf.name == "cascade(profanity-check,minilm,detoxify(tiny.ckpt))"
-    [s] = clf.predict(["hello everyone"])
-    assert s.model == "cascade(profanity-check,minilm,detoxify(tiny.ckpt))"
+def test_default_with_detoxify_checkpoint_sends_only_its_uncertain_band(tiny_ckpt: Path) -> None:
+    everything = load_classifier(f"default+detoxify-checkpoint:{tiny_ckpt}", band=(0.0, 1.0))
+    assert everything.name == "combined(profanity-check,chat-minilm,detoxify(tiny.ckpt))"
+    [s] = everything.predict(["hello everyone"])
+    assert s.escalated and s.model == "combined(profanity-check,chat-minilm,detoxify(tiny.ckpt))"
+    nothing = load_classifier(f"default+detoxify-checkpoint:{tiny_ckpt}", band=(1.0, 1.0))
+    [s] = nothing.predict(["hello everyone"])
+    assert not s.escalated and s.model == "combined(profanity-check,chat-minilm)"
+
+
+def test_band_messages_take_the_checkpoints_scores(tiny_ckpt: Path, detox: Any) -> None:
+    import numpy as np
+
+    from safestream.moderation.classifiers.combined import CombinedClassifier
+
+    class Fast:
+        name = "fast"
+
+        def predict(self, texts: list[str]) -> list[Any]:
+            return detox.predict(texts)  # any Scores will do; only toxicity is read
+
+    class Chat:
+        name, meta = "chat", {"thresholds": {}}
+
+        def raw(self, texts: list[str]) -> Any:
+            out = np.zeros((len(texts), len(CATEGORIES)), dtype=np.float32)
+            out[:, 0] = [0.5, 0.05][: len(texts)]
+            return out
+
+    clf = CombinedClassifier(Fast(), Chat(), detox, band=(0.3, 0.9))
+    unsure, sure = clf.predict(["you are an idiot", "gg"])
+    [expected] = detox.predict(["you are an idiot"])
+    assert unsure.escalated and not sure.escalated
+    assert unsure.values["threat"] == pytest.approx(expected.values["threat"])

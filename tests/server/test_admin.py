@@ -222,6 +222,7 @@ async def test_actor_tree_is_served_to_moderators(server: Server) -> None:
     names = [child["name"] for child in snapshot["children"]]
     assert names == [
         "broker", "store", "moderation", "rooms", "gifts", "feed", "cluster", "connections",
+        "trainer",
         "explainer",
     ]  # fmt: skip
     assert snapshot["status"] == "running"

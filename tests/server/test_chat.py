@@ -152,6 +152,41 @@ async def test_foreign_origin_is_refused(server: Server) -> None:
         await ws._stream.aclose()
 
 
+@pytest.mark.parametrize("scheme", ["file://", "chrome-extension://", "null"])
+async def test_an_origin_of_our_host_with_another_scheme_is_refused(
+    server: Server, scheme: str
+) -> None:
+    token = await server.token("demo_user")
+    host = server.ws_url.removeprefix("ws://")
+    origin = "null" if scheme == "null" else f"{scheme}{host}"
+    url = f"{server.ws_url}/ws/demo_user?token={token}"
+    async with open_websocket_url(url, extra_headers=[(b"Origin", origin.encode())]) as ws:
+        with pytest.raises(ConnectionClosed) as closed, trio.fail_after(5):
+            await ws.get_message()
+        assert closed.value.reason.code == CloseCode.POLICY_VIOLATION
+        await ws._stream.aclose()
+
+
+async def test_the_moderators_events_socket_checks_the_origin(server: Server) -> None:
+    token = await server.token("test_streamer")
+    url = f"{server.ws_url}/api/admin/events/ws?token={token}"
+    async with open_websocket_url(url, extra_headers=[(b"Origin", b"http://evil.example")]) as ws:
+        with pytest.raises(ConnectionClosed) as closed, trio.fail_after(5):
+            await ws.get_message()
+        assert closed.value.reason.code == CloseCode.POLICY_VIOLATION
+        await ws._stream.aclose()
+
+
+@pytest.mark.parametrize("settings_overrides", [{"max_connections_per_ip": 2}])
+async def test_sockets_still_authenticating_count_toward_the_ip_cap(server: Server) -> None:
+    url = f"{server.ws_url}/ws/demo_user"  # no token: each waits for its auth frame
+    async with open_socket(url), open_socket(url), open_socket(url) as third:
+        with pytest.raises(ConnectionClosed) as closed, trio.fail_after(5):
+            await third.get_message()
+        assert closed.value.reason.code == CloseCode.TRY_AGAIN_LATER
+        assert "ip" in (closed.value.reason.reason or "")
+
+
 async def test_register_login_me_and_errors(server: Server) -> None:
     http = server.http
     body = {"username": "newbie", "password": "correct horse", "email": "n@ex.org"}

@@ -20,7 +20,7 @@ import trio
 from rawws import Closed, RawWebSocket, http_exchange, raw_websocket
 from serverkit import Server, make_settings
 
-from safestream.chat.protocol import CloseCode, encode
+from safestream.chat.protocol import SHUTDOWN_REASON, CloseCode, encode
 from safestream.moderation.classifiers import KeywordClassifier
 from safestream.node import serve
 
@@ -194,4 +194,4 @@ async def test_shutdown_closes_chat_sockets_with_1001(tmp_path: Path) -> None:
                 with pytest.raises(Closed) as closed:
                     while True:
                         await ws.next_payload()
-                assert (closed.value.code, closed.value.reason) == (1001, "server shutting down")
+                assert (closed.value.code, closed.value.reason) == (1001, SHUTDOWN_REASON)

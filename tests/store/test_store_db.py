@@ -21,6 +21,7 @@ TABLES = {
     "messages",
     "gifts",
     "moderation_actions",
+    "model_labels",
     "policy_versions",
     "room_shadows",
 }
@@ -63,6 +64,15 @@ def test_sqlite_engine_enables_wal_and_foreign_keys(tmp_path: Path) -> None:
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == (
                 store.engine.SQLITE_BUSY_TIMEOUT_MS
             )
+    finally:
+        engine.dispose()
+
+
+def test_the_sqlite_busy_timeout_is_a_setting(tmp_path: Path) -> None:
+    engine = store.make_engine(f"sqlite:///{tmp_path}/busy.db", sqlite_busy_timeout_ms=250)
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 250
     finally:
         engine.dispose()
 

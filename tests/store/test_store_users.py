@@ -44,16 +44,18 @@ def test_duplicate_username_raises_user_exists_and_keeps_transaction_usable(
         assert alice.password_hash == "h1"
 
 
-def test_usernames_are_case_sensitive(sessions: sessionmaker[Session]) -> None:
+def test_lookups_are_exact_but_a_look_alike_of_a_name_cannot_register(
+    sessions: sessionmaker[Session],
+) -> None:
     with sessions.begin() as s:
-        store.create_user(s, "alice", None, "lower")
-        store.create_user(s, "Alice", None, "upper")
+        store.create_user(s, "padmin", None, "h")
+    for look_alike in ("PADMIN", "padmin.", "padrnin", "p_admin", "pAdm1n"):
+        with sessions() as s, pytest.raises(store.UserExists):
+            store.create_user(s, look_alike, None, "h")
     with sessions() as s:
-        # Sets: how the two sort depends on the database's collation.
-        assert {u.username for u in store.list_users(s)} == {"Alice", "alice"}
-        lower, upper = store.get_user(s, "alice"), store.get_user(s, "Alice")
-    assert lower is not None and upper is not None
-    assert (lower.password_hash, upper.password_hash) == ("lower", "upper")
+        assert store.get_user(s, "PADMIN") is None  # lookups stay exact
+        assert store.get_user(s, "padmin") is not None
+        store.create_user(s, "padmine", None, "h")  # a different name is fine
 
 
 def test_create_user_rejects_unknown_role(sessions: sessionmaker[Session]) -> None:

@@ -173,7 +173,6 @@ async function main() {
       open: "live",
       kicked: "kicked",
       banned: "banned",
-      replaced: "opened elsewhere",
     };
     $("conn-status").textContent = labels[status] || status;
     if (status === "open") {
@@ -189,11 +188,8 @@ async function main() {
       }
     } else if (status === "rejected") {
       backToLogin(`You were signed out (${detail.reason || "session rejected"}). Please log in again.`);
-    } else if (status === "kicked" || status === "replaced") {
-      chat.notice(
-        status === "kicked" ? `You were kicked by a moderator. ${detail.reason || ""}` : "This chat was opened in another tab or window.",
-        "warn",
-      );
+    } else if (status === "kicked") {
+      chat.notice(`You were kicked by a moderator. ${detail.reason || ""}`, "warn");
       setComposer(false, "Disconnected");
       offerRejoin();
     } else if (status === "banned") {

@@ -6,8 +6,8 @@
 //
 // Close codes (docs/protocol.md): 1001/1006/1011/1012/4008 and network drops reconnect
 // with exponential backoff and full jitter; 1013 (limits) waits longer; 1008 (bad token)
-// goes back to login; 4000 kicked, 4003 banned and 4009 replaced stop and let the
-// page decide. On reconnect `since` is the highest seq of a chat message we saw, so the
+// goes back to login; 4000 kicked and 4003 banned stop and let the page decide. On
+// reconnect `since` is the highest seq of a chat message we saw, so the
 // server replays exactly what was missed; ids seen are remembered (bounded) so a message
 // that arrives twice (history overlap, replay after approval) is shown once.
 
@@ -22,7 +22,6 @@ const STOP_CODES = {
   1008: "rejected",
   4000: "kicked",
   4003: "banned",
-  4009: "replaced",
 };
 
 export class ChatSocket {

@@ -48,11 +48,14 @@ class Scores:
         triggers: the words of the message, as written, that drove the score, where the
             model can tell (keyword list, profanity vocabulary); empty otherwise.
         model: which model produced the scores, for the decision log.
+        escalated: a cascade sent this message to its second-opinion model (Detoxify)
+            because the bundled models were unsure; counted in ``/metrics``.
     """
 
     values: Mapping[str, float]
     triggers: tuple[str, ...] = ()
     model: str = ""
+    escalated: bool = False
 
     def __post_init__(self) -> None:
         missing = [c for c in CATEGORIES if c not in self.values]

@@ -1,5 +1,7 @@
-"""Training and evaluation of the bundled MiniLM heads (see ``docs/moderation.md``).
+"""Training of the bundled models (see ``docs/moderation.md``).
 
-``python -m safestream.moderation.train`` trains; ``python -m
-safestream.moderation.training.evaluate`` measures every model on the held-out data.
+``python -m safestream.moderation.training.finetune`` trains the chat model of the default
+classifier; ``python -m safestream.moderation.train`` the MiniLM heads of ``cascade-v1``.
+Nothing here reads the held-out evaluation sets: measure with
+``python -m safestream.moderation.evaluation``.
 """

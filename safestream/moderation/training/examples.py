@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from itertools import product
 
+from safestream.moderation.training.chat_lines import more_examples
+
 Example = tuple[str, frozenset[str]]
 
 _T = frozenset({"toxicity", "threat"})
@@ -135,6 +137,7 @@ def train_examples() -> list[Example]:
     out += [(line, _O) for line in _OBSCENE]
     out += [(line, _lab(*cats)) for line, cats in _SEVERE]
     out += [(line, _OK) for line in _BENIGN + _GROUP_OK]
+    out += more_examples()
     return out
 
 

@@ -27,6 +27,7 @@ from .accounts import (
     set_mute,
     set_role,
 )
+from .labels import count_labels, list_labels, save_label
 from .messages import (
     STATUS_TRANSITIONS,
     audit_log,
@@ -64,6 +65,7 @@ __all__ = [
     "active_shadows",
     "attach_shadow",
     "audit_log",
+    "count_labels",
     "create_user",
     "detach_shadow",
     "ensure_room",
@@ -74,6 +76,7 @@ __all__ = [
     "held_messages",
     "insert_batch",
     "last_seq",
+    "list_labels",
     "list_users",
     "message_stats",
     "policy_documents",
@@ -81,6 +84,7 @@ __all__ = [
     "policy_versions",
     "recent_messages",
     "room_history",
+    "save_label",
     "save_room_policy",
     "seq_before_last",
     "set_ban",

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from safestream.accounts.auth import username_key
+
 from .. import _convert as conv
 from ..errors import StalePolicyVersion, UserExists, UserNotFound
 from ..models import PolicyVersion, Room, User
@@ -39,17 +41,22 @@ def create_user(
     transaction usable.
 
     Raises:
-        UserExists: the username is taken (usernames are case-sensitive).
+        UserExists: the username is taken, or an existing name looks the same
+            (`accounts.auth.username_key`: case, separators and look-alike letters).
         ValueError: unknown role or username longer than the column.
     """
     _check_role(role)
     if not 0 < len(username) <= NAME_MAX_LENGTH:
         raise ValueError(f"username must be 1..{NAME_MAX_LENGTH} characters")
+    key = username_key(username)
+    if s.scalars(select(User.id).where(User.name_key == key).limit(1)).first() is not None:
+        raise UserExists(username)
     now = datetime.now(UTC)
     stmt = (
         conv.insert_for(s, User)
         .values(
             username=username,
+            name_key=key,
             email=email,
             password_hash=password_hash,
             role=role,

@@ -12,6 +12,8 @@ from typing import Annotated, Literal, Self
 from pydantic import AliasChoices, Field, JsonValue, field_validator, model_validator
 
 from safestream.chat.gifts import GIFT_CATALOGUE, MAX_AMOUNT
+from safestream.moderation.faults import MAX_FAULT_SECS
+from safestream.store.records import LABEL_CATEGORIES
 from safestream.web.models.base import (
     MAX_REASON,
     Body,
@@ -23,6 +25,8 @@ from safestream.web.models.base import (
     Username,
 )
 
+MAX_LABEL_TEXT = 2000
+
 __all__ = [
     "DEFAULT_MUTE_SECS",
     "MAX_SANCTION_SECS",
@@ -33,14 +37,18 @@ __all__ = [
     "GiftRequest",
     "HeldQuery",
     "HistoryQuery",
+    "LabelRequest",
+    "LabelsQuery",
     "LoginRequest",
     "MessagesQuery",
+    "ModelFaultRequest",
     "MuteRequest",
     "PolicyUpdate",
     "ReasonRequest",
     "RegisterRequest",
     "StreamQuery",
     "TargetRequest",
+    "TextLabelRequest",
     "TopQuery",
 ]
 
@@ -111,6 +119,11 @@ class MuteRequest(TargetRequest):
         None, validation_alias=AliasChoices("duration_secs", "duration")
     )
     minutes: Annotated[float, Field(gt=0, le=MAX_SANCTION_SECS / 60)] | None = None
+    message_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = Field(
+        None,
+        description="the message that earned the time-out: stored as a 'toxic' label for "
+        "the model when the model had let it through",
+    )
 
     @property
     def seconds(self) -> float:
@@ -141,6 +154,45 @@ class CrashRequest(Body):
     path: Annotated[Text, Field(pattern=r"^/", max_length=MAX_REASON)] = Field(
         description="an actor path", examples=["/safestream/gifts"]
     )
+
+
+class ModelFaultRequest(Body):
+    """How long every model call fails (0 ends a fault early)."""
+
+    seconds: Annotated[float, Field(ge=0, le=MAX_FAULT_SECS, allow_inf_nan=False)] = Field(
+        description="seconds of failing model calls", examples=[10]
+    )
+
+
+class LabelRequest(Body):
+    """A moderator's verdict on a message: toxic or not, and in which categories."""
+
+    toxic: bool = Field(description="the message is toxic (true) or not (false)")
+    categories: list[str] = Field(
+        default_factory=list,
+        max_length=8,
+        description=f"for a toxic mark: which kinds, of {sorted(LABEL_CATEGORIES)}",
+    )
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - LABEL_CATEGORIES)
+        if unknown:
+            raise ValueError(f"categories must be from {sorted(LABEL_CATEGORIES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _categories_only_when_toxic(self) -> Self:
+        if self.categories and not self.toxic:
+            raise ValueError("a 'not toxic' mark names no categories")
+        return self
+
+
+class TextLabelRequest(LabelRequest):
+    """A verdict on a text that is not a stored message."""
+
+    text: Annotated[Text, Field(min_length=1, max_length=MAX_LABEL_TEXT)]
 
 
 class Band(Body):
@@ -202,6 +254,11 @@ class StreamQuery(Query):
 class TopQuery(Query):
     room: RoomName | None = Field(None, description="one room (default: all)")
     limit: int = Field(10, ge=1, le=100, description="how many at most")
+
+
+class LabelsQuery(Query):
+    limit: int = Field(100, ge=1, le=500, description="how many at most")
+    before: int | None = Field(None, ge=1, description="only labels older than this id")
 
 
 class HeldQuery(Query):

@@ -228,6 +228,12 @@ class CrashResult(Status):
     path: str
 
 
+class ModelFaultResult(Status):
+    """The model fails (or works again)."""
+
+    seconds: float
+
+
 class AuditEntry(Response):
     id: int
     actor: str

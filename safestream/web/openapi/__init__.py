@@ -42,6 +42,7 @@ TAGS: list[Tag | dict[Any, Any]] = [
     Tag("monitoring", "Health, metrics and the actor supervision tree."),
     Tag("moderation", "Moderator tools: sanctions, review, audit, feed."),
     Tag("policy", "Per-room moderation policy."),
+    Tag("model", "The moderation model: moderators' labels, retraining, rollback."),
     Tag("ui", "The browser client's pages."),
     Tag("docs", "This documentation."),
 ]

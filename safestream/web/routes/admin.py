@@ -50,6 +50,7 @@ from safestream.web.routes.admin_events import events_routes
 from safestream.web.routes.admin_policy import policy_routes
 from safestream.web.routes.admin_review import review_routes
 from safestream.web.routes.audited import applied_and_audited
+from safestream.web.routes.model import label_decision
 
 if TYPE_CHECKING:
     from safestream.web.context import AppContext
@@ -127,6 +128,7 @@ def admin_blueprint(ctx: AppContext) -> Blueprint:
                 room.tell_nowait(Broadcast(notice))
             except ActorError:
                 pass  # the mute holds anyway; only the notice is lost in a busy room
+        await label_decision(ctx, data.message_id, user.username, "timeout")
         return out.MuteResult(username=target.username, until=until)
 
     @bp.post("/unmute")

@@ -19,7 +19,7 @@ from safestream.chat.protocol import CloseCode
 from safestream.moderation.feed import FeedEvent, Subscribe
 from safestream.store.records import UserRecord
 from safestream.web.deps import ApiError, documented, event_stream, user_from_token
-from safestream.web.socket_auth import NoToken, token_from_first_frame
+from safestream.web.socket_auth import NoToken, origin_allowed, token_from_first_frame
 
 if TYPE_CHECKING:
     from safestream.web.context import AppContext
@@ -59,6 +59,10 @@ def events_routes(bp: Blueprint, ctx: AppContext, moderator: Decorator) -> None:
         # The same live events as a WebSocket: `?token=` or a first `{"type":"auth"}` frame.
         token = websocket.args.get("token")
         await websocket.accept()
+        origin, host = websocket.headers.get("origin"), websocket.headers.get("host")
+        if not origin_allowed(origin, host, ctx.settings.allowed_origins):
+            await websocket.close(CloseCode.POLICY_VIOLATION, "origin not allowed")
+            return
         if not token:
             try:
                 token = await token_from_first_frame(

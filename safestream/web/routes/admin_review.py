@@ -25,6 +25,7 @@ from safestream.store.records import MessageRecord, MessageStatus, UserRecord
 from safestream.web.deps import ApiError, documented, load_body
 from safestream.web.models import HeldQuery, MessagesQuery, ReasonRequest
 from safestream.web.models import responses as out
+from safestream.web.routes.model import label_decision
 from safestream.web.routes.policy_common import whys_of
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ def review_routes(bp: Blueprint, ctx: AppContext, moderator: Decorator) -> None:
         reason = body.reason.strip() if body else ""
         record = await _transition(ctx, message_id, MessageStatus.DELETED, user, reason)
         await _tell_room(ctx, record.room, DeleteMessage(record.id, user.username))
+        await label_decision(ctx, record, user.username, "delete")
         ctx.feed.notify("action", {"actor": user.username, "action": "delete", "id": record.id})
         return out.MessageStatus(status="deleted", id=record.id)
 
@@ -82,6 +84,7 @@ def review_routes(bp: Blueprint, ctx: AppContext, moderator: Decorator) -> None:
             ChatMessage.from_record(record), action="allow", reason=f"approved by {user.username}"
         )
         await _tell_room(ctx, record.room, DeliverApproved(approved))
+        await label_decision(ctx, record, user.username, "approve")
         ctx.feed.notify("action", {"actor": user.username, "action": "approve", "id": record.id})
         return out.MessageStatus(status="approved", id=record.id)
 

@@ -71,7 +71,7 @@ def shadow_routes(bp: Blueprint, ctx: AppContext, moderator: Decorator) -> None:
     @moderator
     @validate_request(models.ShadowRequest)
     @validate_response(models.ShadowStatus)
-    async def attach(
+    async def shadow_attach(
         room: str, data: models.ShadowRequest, user: UserRecord
     ) -> models.ShadowStatus:
         """Run a candidate policy in shadow
@@ -99,7 +99,7 @@ def shadow_routes(bp: Blueprint, ctx: AppContext, moderator: Decorator) -> None:
     @moderator
     @validate_querystring(models.ShadowQuery)
     @validate_response(models.ShadowStatus)
-    async def status(
+    async def shadow_status(
         room: str, query_args: models.ShadowQuery, user: UserRecord
     ) -> models.ShadowStatus:
         """A room's shadow policy and its agreement with the active one
@@ -116,7 +116,7 @@ def shadow_routes(bp: Blueprint, ctx: AppContext, moderator: Decorator) -> None:
     @documented("policy", {**ENDING, 409: ["stale_policy"]})
     @moderator
     @validate_response(models.ShadowEnded)
-    async def promote(room: str, user: UserRecord) -> models.ShadowEnded:
+    async def shadow_promote(room: str, user: UserRecord) -> models.ShadowEnded:
         """Promote the shadow policy to active
 
         Saved as the room's next policy version (source "promoted shadow #id"), audited
@@ -159,7 +159,7 @@ def shadow_routes(bp: Blueprint, ctx: AppContext, moderator: Decorator) -> None:
     @documented("policy", ENDING)
     @moderator
     @validate_response(models.ShadowEnded)
-    async def drop(room: str, user: UserRecord) -> models.ShadowEnded:
+    async def shadow_drop(room: str, user: UserRecord) -> models.ShadowEnded:
         """Drop the shadow policy
 
         The room's messages are no longer decided by it; what it decided stays stored.

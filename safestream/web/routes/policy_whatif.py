@@ -161,7 +161,7 @@ def whatif_blueprint(ctx: AppContext) -> Blueprint:
     @moderator
     @validate_querystring(models.VersionsQuery)
     @validate_response(models.PolicyVersions)
-    async def versions(
+    async def policy_versions(
         room: str, query_args: models.VersionsQuery, user: UserRecord
     ) -> models.PolicyVersions:
         """A room's saved policies, newest first
@@ -212,7 +212,9 @@ def whatif_blueprint(ctx: AppContext) -> Blueprint:
     @moderator
     @validate_request(models.RollbackRequest)
     @validate_response(out.Policy)
-    async def rollback(room: str, data: models.RollbackRequest, user: UserRecord) -> out.Policy:
+    async def policy_rollback(
+        room: str, data: models.RollbackRequest, user: UserRecord
+    ) -> out.Policy:
         """Roll a room's policy back to an earlier version
 
         The chosen version's policy is saved again as the next version (history only

@@ -36,7 +36,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "style-src 'self'",
         "img-src 'self' data:",
         "media-src 'self' blob: mediastream:",
-        "connect-src 'self' ws: wss:",
+        "connect-src 'self'",  # CSP 3: 'self' covers ws: and wss: to this host
         "font-src 'self'",
         "manifest-src 'self'",
         "base-uri 'none'",
