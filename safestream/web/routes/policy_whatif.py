@@ -1,5 +1,5 @@
-"""The what-if routes: replay a candidate policy on past chat, a room's policy history
-and rollback; the shadow and "why" routes are added from their own modules.
+"""The what-if routes: replay a candidate policy on past chat; the history and rollback,
+shadow and "why" routes are added from their own modules.
 
 Every route needs the moderator role and names a room that exists (404
 `room_not_found` otherwise; these routes never create a room). A replay is bounded in
@@ -28,24 +28,17 @@ from quart_schema import validate_querystring, validate_request, validate_respon
 
 from safestream.accounts.auth import Role
 from safestream.moderation.policy import RoomPolicy
-from safestream.store import repo
-from safestream.store.errors import StalePolicyVersion
 from safestream.store.records import ActionRow, RoomRecord, UserRecord
 from safestream.web.deps import ApiError, authenticated, documented, event_stream, room_name
-from safestream.web.models import responses as out
 from safestream.web.models import whatif as models
 from safestream.web.replay_run import ReplayRun, Window, plan
 from safestream.web.routes.audited import applied_and_audited
 from safestream.web.routes.message_why import why_routes
 from safestream.web.routes.policy_common import (
-    FieldError,
-    apply_policy,
-    audited,
     candidate,
-    current_version,
     existing_room,
-    stored_version,
 )
+from safestream.web.routes.policy_history import history_routes
 from safestream.web.routes.policy_shadow import shadow_routes
 
 if TYPE_CHECKING:
@@ -66,21 +59,25 @@ def whatif_blueprint(ctx: AppContext) -> Blueprint:
     moderator = authenticated(ctx, Role.MODERATOR)
 
     async def prepared(
-        room: str, data: models.ReplayRequest, user: UserRecord, *, audit: bool
+        room: str, data: models.ReplayRequest
     ) -> tuple[RoomRecord, RoomPolicy, str, Window]:
+        """The room, the candidate and the window, or the refusal naming the field."""
         record = await existing_room(ctx, room_name(room))
         policy, label = await candidate(ctx, record, data)
-        window = await plan(ctx, record.name, data)
-        if audit:
-            detail = {
-                "candidate": label,
-                "window": {"since": window.since, "until": window.until, "last": window.last},
-                "messages": window.rows,
-                "rescore": data.rescore,
-            }
-            row = ActionRow(actor=user.username, action="replay", room=record.name, detail=detail)
-            await applied_and_audited(ctx, None, row)
-        return record, policy, label, window
+        return record, policy, label, await plan(ctx, record.name, data)
+
+    async def audit(user: UserRecord, room: str, label: str, window: Window, rescore: bool) -> None:
+        detail = {
+            "candidate": label,
+            "window": {"since": window.since, "until": window.until, "last": window.last},
+            "messages": window.rows,
+            "rescore": rescore,
+        }
+        row = ActionRow(actor=user.username, action="replay", room=room, detail=detail)
+        await applied_and_audited(ctx, None, row)
+
+    def busy() -> ApiError:
+        return ApiError(429, "busy", "too many replays at once; retry", retry_after=5)
 
     @bp.post("/rooms/<room>/replay")
     @documented("policy", REPLAY_ERRORS)
@@ -101,12 +98,14 @@ def whatif_blueprint(ctx: AppContext) -> Blueprint:
         moderation goes first). Nothing is changed; the replay is audited.
         """
         q = query_args
-        record, policy, label, window = await prepared(room, data, user, audit=q.offset == 0)
+        record, policy, label, window = await prepared(room, data)
         try:
             ctx.replays.acquire_nowait()
         except trio.WouldBlock:
-            raise ApiError(429, "busy", "too many replays at once; retry", retry_after=5) from None
+            raise busy() from None
         try:
+            if q.offset == 0:  # the next pages are the same replay
+                await audit(user, record.name, label, window, data.rescore)
             run = ReplayRun(ctx, record.name, window, policy, rescore=data.rescore)
             complete = await _run(ctx, run)
         finally:
@@ -128,9 +127,10 @@ def whatif_blueprint(ctx: AppContext) -> Blueprint:
         Refusals before the replay starts are ordinary JSON errors.
         """
         q = query_args
-        record, policy, label, window = await prepared(room, data, user, audit=True)
+        record, policy, label, window = await prepared(room, data)
         if ctx.replays.available_tokens < 1:
-            raise ApiError(429, "busy", "too many replays at once; retry", retry_after=5)
+            raise busy()
+        await audit(user, record.name, label, window, data.rescore)
 
         async def events() -> AsyncIterator[bytes]:
             run = ReplayRun(ctx, record.name, window, policy, rescore=data.rescore)
@@ -156,103 +156,7 @@ def whatif_blueprint(ctx: AppContext) -> Blueprint:
 
         return event_stream(events())
 
-    @bp.get("/rooms/<room>/policy/versions")
-    @documented("policy", {404: ["room_not_found"], 422: ["invalid_room"]})
-    @moderator
-    @validate_querystring(models.VersionsQuery)
-    @validate_response(models.PolicyVersions)
-    async def policy_versions(
-        room: str, query_args: models.VersionsQuery, user: UserRecord
-    ) -> models.PolicyVersions:
-        """A room's saved policies, newest first
-
-        Every version ever saved (edits, rollbacks, promoted shadows) with who saved it
-        and how; version 1 is the default policy when none was saved under it.
-        """
-        record = await existing_room(ctx, room_name(room))
-        q = query_args
-        current = current_version(ctx, record).version
-        rows = await ctx.db.run(repo.policy_versions, record.name, q.limit, q.before)
-        entries = [
-            models.PolicyVersionEntry(
-                version=r.version,
-                created_at=r.created_at,
-                created_by=r.created_by,
-                source=r.source,
-                current=r.version == current,
-                policy={**r.policy, "version": r.version},
-            )
-            for r in rows
-        ]
-        listed = {entry.version for entry in entries}
-        if 1 not in listed and len(entries) < q.limit and (q.before is None or q.before > 1):
-            default = await stored_version(ctx, record, 1)
-            entries.append(
-                models.PolicyVersionEntry(
-                    version=1,
-                    created_at=None,
-                    created_by=None,
-                    source="default",
-                    current=current == 1,
-                    policy=default.to_dict(),
-                )
-            )
-        return models.PolicyVersions(room=record.name, current=current, versions=entries)
-
-    @bp.post("/rooms/<room>/policy/rollback")
-    @documented(
-        "policy",
-        {
-            404: ["room_not_found", "version_not_found"],
-            409: ["stale_policy", "already_current"],
-            422: ["invalid_room"],
-            503: ["not_saved"],
-        },
-    )
-    @moderator
-    @validate_request(models.RollbackRequest)
-    @validate_response(out.Policy)
-    async def policy_rollback(
-        room: str, data: models.RollbackRequest, user: UserRecord
-    ) -> out.Policy:
-        """Roll a room's policy back to an earlier version
-
-        The chosen version's policy is saved again as the next version (history only
-        grows), audited as `policy_rollback`, and applied to the room at once.
-        """
-        record = await existing_room(ctx, room_name(room))
-        current = current_version(ctx, record)
-        if data.version == current.version:
-            raise FieldError(409, "already_current", "version", f"v{data.version} is in force")
-        restored = await stored_version(ctx, record, data.version)
-        policy = RoomPolicy.from_dict({**restored.to_dict(), "version": current.version + 1})
-        document = policy.to_dict()
-        name, source = record.name, f"rollback to v{data.version}"
-
-        def row_for(_saved: object) -> ActionRow:
-            detail = {"from": current.version, "restored": data.version, "policy": document}
-            reason = data.reason.strip() or None
-            return ActionRow(
-                actor=user.username,
-                action="policy_rollback",
-                room=name,
-                reason=reason,
-                detail=detail,
-            )
-
-        try:
-            await audited(
-                ctx,
-                lambda s: repo.save_room_policy(
-                    s, name, document, policy.version, by=user.username, source=source
-                ),
-                row_for,
-            )
-        except StalePolicyVersion as exc:
-            raise ApiError(409, "stale_policy", "the policy changed meanwhile; reload") from exc
-        await apply_policy(ctx, name, policy)
-        return out.Policy.model_validate(document)
-
+    history_routes(bp, ctx, moderator)
     shadow_routes(bp, ctx, moderator)
     why_routes(bp, ctx, moderator)
     return bp
