@@ -5,6 +5,10 @@ directory, demo mode, the default moderation model unless `--model`), then runs 
 traffic for `--minutes` (default 30) at a moderate rate, all as in `load/soak_traffic.py`
 and `load/soak_admin.py`:
 
+* Warm-up first: the chatters send `--prime-lines` lines (3000, i.e. the server's
+  default replay buffer of 1000 for each room) at 4 a second per socket, so the rooms'
+  replay buffers are full and the model is past its first thousands of calls before
+  the part of the run that is judged.
 * `--chatters` users (6) chat in three rooms (`main`, `soak-b`, `soak-held`), one line
   every `--chat-interval` s each (4, uniform 0.5x-1.5x; 15 % toxic; ~1.5 lines/s in all).
   Each leaves after 1-4 min and comes back with `?since=`; a kicked one comes back too.
@@ -25,11 +29,9 @@ the rooms' replay buffers), and writes `soak.csv`, `soak.png` and `soak.json` to
 Pass or fail (exit status 0 or 1):
 
 * **Memory flat**: the least-squares slope of RSS over the samples after the warm-up
-  (the first third of the run) must be at most `--max-slope` MB/hour (default 10; a
-  leak of one 2 KB message copy per chat line at this rate would be ~11 MB/hour). The
-  rooms' replay buffers are shrunk to `--replay-buffer` (200) messages so that they fill
-  during the warm-up (~0.5 lines/s per room) and a full buffer is not mistaken for a
-  leak. Runs shorter than 5 minutes (smoke runs) skip this check.
+  (the first third of the run) must be at most `--max-slope` MB/hour (default 10: a
+  leak of one 2 KB copy of each chat line at this rate would be ~11 MB/hour). Runs
+  shorter than 5 minutes (smoke runs) skip this check.
 * **No fd leak**: after the traffic stops, the server's open files must come back to at
   most 20 above the count before the traffic.
 * **No error**: the server must not exit, answer 5xx, close a socket with anything but a
@@ -66,7 +68,7 @@ import httpx
 import trio
 from soak_admin import dashboard, gifter, moderator, refresh_tokens
 from soak_report import Sample, Verdict, judge, read_process, write_csv, write_plot
-from soak_traffic import PASSWORD, Soak, chatter, hold_policy, viewer
+from soak_traffic import PASSWORD, Soak, chatter, hold_policy, primer, viewer
 
 HOST = "127.0.0.1"
 REPO = Path(__file__).resolve().parent.parent
@@ -105,7 +107,6 @@ def server_env(data_dir: Path, port: int, args: argparse.Namespace) -> dict[str,
             "DATABASE_URL": f"sqlite:///{data_dir}/soak.db",
             "APP_HOST": HOST,
             "APP_PORT": str(port),
-            "REPLAY_BUFFER_SIZE": str(args.replay_buffer),
             # Every account logs in from this one address, again every 10 minutes.
             "LOGIN_ATTEMPTS_PER_MINUTE": "1000",
         }
@@ -113,6 +114,8 @@ def server_env(data_dir: Path, port: int, args: argparse.Namespace) -> dict[str,
     env.pop("MODERATION_MODEL", None)
     if args.model:
         env["MODERATION_MODEL"] = args.model
+    if args.replay_buffer:
+        env["REPLAY_BUFFER_SIZE"] = str(args.replay_buffer)
     return env
 
 
@@ -272,8 +275,11 @@ async def traffic(
     with trio.move_on_after(args.minutes * 60) as scope:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(sampler, soak, server, samples, args.sample_secs, scope)
+            share = args.prime_lines // len(soak.chatters)
             for index, user in enumerate(soak.chatters):
-                nursery.start_soon(chatter, soak, user, soak.rooms[index % len(soak.rooms)])
+                room = soak.rooms[index % len(soak.rooms)]
+                nursery.start_soon(primer, soak, user, room, share)
+                nursery.start_soon(chatter, soak, user, room)
             for user in soak.viewers:
                 nursery.start_soon(viewer, soak, user)
             nursery.start_soon(moderator, soak, args.mod_interval)
@@ -369,7 +375,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--chat-interval", type=float, default=4.0, help="mean s per line")
     parser.add_argument("--mod-interval", type=float, default=6.0, help="mean s per action")
     parser.add_argument("--gift-interval", type=float, default=4.0, help="mean s per gift")
-    parser.add_argument("--replay-buffer", type=int, default=200, help="REPLAY_BUFFER_SIZE")
+    parser.add_argument("--prime-lines", type=int, default=3000, help="warm-up lines, in all")
+    parser.add_argument("--replay-buffer", type=int, help="REPLAY_BUFFER_SIZE (server default)")
     parser.add_argument("--max-slope", type=float, default=10.0, help="MB/hour after warm-up")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
@@ -380,7 +387,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     intervals = (args.chat_interval, args.mod_interval, args.gift_interval, args.sample_secs)
     if not all(0.5 <= interval <= 600 for interval in intervals):
         parser.error("--chat-interval, --mod-interval, --gift-interval, --sample-secs: 0.5..600")
-    if not 1 <= args.replay_buffer <= 100_000:
+    if not 0 <= args.prime_lines <= 100_000:
+        parser.error("--prime-lines must be 0..100000")
+    if args.replay_buffer is not None and not 1 <= args.replay_buffer <= 100_000:
         parser.error("--replay-buffer must be 1..100000")
     return args
 

@@ -94,9 +94,9 @@ async def _act(soak: Soak, what: str, path: str, body: dict[str, Any]) -> bool:
 
 
 async def _decide_held(soak: Soak, approve: bool) -> bool:
-    """Approve or reject (alternately) up to five held messages; the next choice."""
+    """Approve or reject (alternately) up to ten held messages; the next choice."""
     response = await soak.request(
-        "held", "GET", "/api/admin/held?limit=5", headers=soak.auth(soak.moderator)
+        "held", "GET", "/api/admin/held?limit=10", headers=soak.auth(soak.moderator)
     )
     if response is None or not soak.tally.check("held", response):
         return approve

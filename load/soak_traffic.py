@@ -41,6 +41,7 @@ __all__ = [
     "Tally",
     "chatter",
     "hold_policy",
+    "primer",
     "viewer",
 ]
 
@@ -48,6 +49,7 @@ PASSWORD = "soak-password-1"
 HTTP_TIMEOUT_SECS = 30.0
 JOIN_TIMEOUT_SECS = 30.0
 ACK_TIMEOUT_SECS = 60.0
+PRIME_RATE = 4.0  # lines per second per priming socket
 RECENT_IDS = 200
 REFUSED_FRAMES = {"muted", "rate_limited", "duplicate", "slow_mode"}
 KICKED = 4000
@@ -163,9 +165,11 @@ class Member:
     user: str
     room: str
     last_seq: int = 0
+    sent: int = 0
     pending: OrderedDict[str, float] = field(default_factory=OrderedDict)
     in_doubt: set[str] = field(default_factory=set)
     joined: trio.Event = field(default_factory=trio.Event)
+    answered: trio.Event = field(default_factory=trio.Event)
 
     def url(self, since: bool) -> str:
         query = f"room={self.room}" + (f"&since={self.last_seq}" if since and self.last_seq else "")
@@ -194,6 +198,7 @@ class Member:
                 tally.refused[f"chat {code}"] += 1
                 if self.pending:
                     self.pending.popitem(last=False)  # an error answers the oldest line
+                    self._check_answered()
             else:
                 tally.errors[f"error frame {code}"] += 1
 
@@ -215,6 +220,17 @@ class Member:
     def _ack(self, text: str) -> None:
         if self.pending.pop(text.rsplit("#", 1)[-1], None) is not None:
             self.soak.tally.chat_acked += 1
+            self._check_answered()
+
+    def _check_answered(self) -> None:
+        if not self.pending:
+            self.answered.set()
+
+    async def all_answered(self) -> None:
+        """Return once every line sent on this socket has been answered."""
+        if self.pending:
+            self.answered = trio.Event()
+            await self.answered.wait()
 
     def overdue(self) -> int:
         """Lines sent on this socket and never answered within ACK_TIMEOUT_SECS."""
@@ -229,7 +245,17 @@ class Member:
         self.pending.clear()
 
 
-async def _session(member: Member, resumed: bool, stay: float, talk: bool) -> None:
+@dataclass(frozen=True)
+class Talk:
+    """How a socket chats: a line every `interval` s (uniform 0.5x-1.5x unless `steady`),
+    at most `lines` lines, then (with a limit) it waits for the answers and leaves."""
+
+    interval: float
+    lines: int | None = None
+    steady: bool = False
+
+
+async def _session(member: Member, resumed: bool, stay: float, talk: Talk | None) -> None:
     """One socket: join (with `since` when resuming), read, maybe chat, leave after `stay`."""
     soak, tally = member.soak, member.soak.tally
     member.joined = trio.Event()
@@ -245,24 +271,37 @@ async def _session(member: Member, resumed: bool, stay: float, talk: bool) -> No
                 with trio.fail_after(JOIN_TIMEOUT_SECS):
                     await member.joined.wait()
                 with trio.move_on_after(stay):
-                    counter = 0
-                    while talk:
-                        mean = soak.chat_interval
-                        await trio.sleep(soak.rng.uniform(0.5 * mean, 1.5 * mean))
-                        if late := member.overdue():
-                            tally.errors["chat line never answered within 60 s"] += late
-                        counter += 1
-                        pool = TOXIC if soak.rng.random() < 0.15 else BENIGN
-                        nonce = f"{member.user}-{counter}-{soak.rng.randrange(10**6)}"
-                        member.pending[nonce] = trio.current_time()
-                        line = f"{soak.rng.choice(pool)} #{nonce}"
-                        await ws.send_message(json.dumps({"type": "chat", "message": line}))
-                        tally.chat_sent += 1
-                    await trio.sleep_forever()
+                    if talk is not None:
+                        await _chat(ws, member, talk)
+                    else:
+                        await trio.sleep_forever()
                 nursery.cancel_scope.cancel()
         finally:
             tally.sockets -= 1
             member.lost_socket()
+
+
+async def _chat(ws: Any, member: Member, talk: Talk) -> None:
+    soak, tally = member.soak, member.soak.tally
+    counter = 0
+    while talk.lines is None or counter < talk.lines:
+        spread = 0.0 if talk.steady else soak.rng.uniform(-0.5, 0.5)
+        await trio.sleep(talk.interval * (1 + spread))
+        if late := member.overdue():
+            tally.errors["chat line never answered within 60 s"] += late
+        counter += 1
+        pool = TOXIC if soak.rng.random() < 0.15 else BENIGN
+        nonce = f"{member.user}-{counter}-{soak.rng.randrange(10**6)}"
+        member.pending[nonce] = trio.current_time()
+        line = f"{soak.rng.choice(pool)} #{nonce}"
+        await ws.send_message(json.dumps({"type": "chat", "message": line}))
+        tally.chat_sent += 1
+        member.sent += 1
+    with trio.move_on_after(ACK_TIMEOUT_SECS):
+        await member.all_answered()
+    if late := len(member.pending):
+        tally.errors["chat line never answered within 60 s"] += late
+        member.pending.clear()
 
 
 async def _read(ws: Any, member: Member, resumed: bool) -> None:
@@ -272,7 +311,9 @@ async def _read(ws: Any, member: Member, resumed: bool) -> None:
         member.observe(json.loads(payload), resumed)
 
 
-async def _run_session(member: Member, resumed: bool, stay: float, talk: bool) -> None:
+async def _run_session(
+    member: Member, resumed: bool, stay: float, talk: Talk | None = None
+) -> None:
     """`_session`, with every way a socket can end counted."""
     tally = member.soak.tally
     try:
@@ -303,10 +344,23 @@ async def chatter(soak: Soak, user: str, room: str) -> None:
     member = Member(soak, user, room)
     resumed = False
     while True:
-        await _run_session(member, resumed, soak.rng.uniform(60, 240), talk=True)
+        await _run_session(member, resumed, soak.rng.uniform(60, 240), Talk(soak.chat_interval))
         await trio.sleep(soak.rng.uniform(0.5, 3))
         soak.tally.reconnects += 1
         resumed = True
+
+
+async def primer(soak: Soak, user: str, room: str, lines: int) -> None:
+    """Sends `lines` lines to `room` at PRIME_RATE a second (under the server's default
+    per-connection limit of 5), waits for their answers and leaves: the warm-up that
+    fills the rooms' replay buffers and takes the model past its first thousands of
+    calls before the part of the run that is judged."""
+    member = Member(soak, user, room)
+    while member.sent < lines:  # a kick ends a session: go on where it stopped
+        left = lines - member.sent
+        talk = Talk(1 / PRIME_RATE, lines=left, steady=True)
+        await _run_session(member, False, left / PRIME_RATE + 2 * ACK_TIMEOUT_SECS, talk)
+        await trio.sleep(soak.rng.uniform(0.5, 3))
 
 
 async def viewer(soak: Soak, user: str) -> None:
@@ -315,8 +369,8 @@ async def viewer(soak: Soak, user: str) -> None:
     while True:
         member = Member(soak, user, soak.rng.choice(soak.rooms))
         soak.tally.viewer_joins += 1
-        await _run_session(member, False, soak.rng.uniform(10, 60), talk=False)
+        await _run_session(member, False, soak.rng.uniform(10, 60))
         if soak.rng.random() < 0.3:
             soak.tally.reconnects += 1
-            await _run_session(member, True, soak.rng.uniform(5, 20), talk=False)
+            await _run_session(member, True, soak.rng.uniform(5, 20))
         await trio.sleep(soak.rng.uniform(1, 5))
