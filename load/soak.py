@@ -24,7 +24,7 @@ and `load/soak_admin.py`:
 Every `--sample-secs` (10) it samples the server process (RSS, open file descriptors,
 threads, CPU, from /proc), the traffic counters and the actor tree (restarts, messages in
 the rooms' replay buffers), and writes `soak.csv`, `soak.png` and `soak.json` to `--out`
-(`docs/soak`).
+(`docs/soak`; `--name` changes `soak`; `--replot` only draws the PNG again from them).
 
 Pass or fail (exit status 0 or 1):
 
@@ -67,7 +67,15 @@ from typing import Any
 import httpx
 import trio
 from soak_admin import dashboard, gifter, moderator, refresh_tokens
-from soak_report import Sample, Verdict, judge, read_process, write_csv, write_plot
+from soak_report import (
+    Sample,
+    Verdict,
+    judge,
+    read_csv,
+    read_process,
+    write_csv,
+    write_plot,
+)
 from soak_traffic import PASSWORD, Soak, chatter, hold_policy, primer, viewer
 
 HOST = "127.0.0.1"
@@ -351,17 +359,30 @@ async def run(args: argparse.Namespace) -> Result:
     return Result(summary, samples, verdict, outcome.get("log_tail", ""))
 
 
-def write_outputs(result: Result, out: Path) -> None:
-    """soak.csv, soak.json and soak.png in `out`."""
+def write_outputs(result: Result, out: Path, name: str) -> None:
+    """`name`.csv, `name`.json and `name`.png in `out`."""
     out.mkdir(parents=True, exist_ok=True)
-    write_csv(out / "soak.csv", result.samples)
-    (out / "soak.json").write_text(json.dumps(result.summary, indent=2) + "\n")
-    summary = result.summary
+    write_csv(out / f"{name}.csv", result.samples)
+    (out / f"{name}.json").write_text(json.dumps(result.summary, indent=2) + "\n")
+    plot(out, name, result.samples, result.summary, result.verdict)
+
+
+def plot(
+    out: Path, name: str, samples: list[Sample], summary: dict[str, Any], verdict: Verdict
+) -> None:
     title = (
         f"SafeStream soak: {summary['minutes']:g} min, model {summary['model']}, "
         f"started {summary['started']}"
     )
-    write_plot(out / "soak.png", result.samples, result.verdict, title)
+    write_plot(out / f"{name}.png", samples, verdict, title)
+
+
+def replot(out: Path, name: str) -> None:
+    """Draw `name`.png again from `name`.csv and `name`.json (after changing the plot)."""
+    summary = json.loads((out / f"{name}.json").read_text())
+    data = {k: v for k, v in summary["verdict"].items() if k != "ok"}
+    verdict = Verdict(**{**data, "problems": tuple(data["problems"])})
+    plot(out, name, read_csv(out / f"{name}.csv"), summary, verdict)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -369,6 +390,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--minutes", type=float, default=30.0, help="traffic duration")
     parser.add_argument("--model", help="MODERATION_MODEL (default: the server's default)")
     parser.add_argument("--out", default=str(REPO / "docs" / "soak"), help="output folder")
+    parser.add_argument("--name", default="soak", help="output file names: NAME.csv ...")
+    parser.add_argument("--replot", action="store_true", help="only redraw NAME.png")
     parser.add_argument("--sample-secs", type=float, default=10.0)
     parser.add_argument("--chatters", type=int, default=6)
     parser.add_argument("--viewers", type=int, default=4)
@@ -396,8 +419,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.replot:
+        replot(Path(args.out), args.name)
+        return 0
     result = trio.run(run, args)
-    write_outputs(result, Path(args.out))
+    write_outputs(result, Path(args.out), args.name)
     print(json.dumps(result.summary, indent=2))
     if not result.verdict.ok:
         print("soak FAILED:\n  " + "\n  ".join(result.verdict.problems), file=sys.stderr)

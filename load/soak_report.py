@@ -31,6 +31,7 @@ __all__ = [
     "Sample",
     "Verdict",
     "judge",
+    "read_csv",
     "read_process",
     "slope_per_hour",
     "write_csv",
@@ -214,33 +215,37 @@ def write_csv(path: Path, samples: Sequence[Sample]) -> None:
 
 
 def write_plot(path: Path, samples: Sequence[Sample], verdict: Verdict, title: str) -> None:
-    """A PNG with three panels: RSS (and the fitted slope), open files, traffic."""
+    """A PNG with four panels: RSS, RSS after the warm-up (zoomed, with the fitted slope),
+    open files, traffic."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     minutes = [s.t / 60 for s in samples]
-    fig, (rss, fds, traffic) = plt.subplots(3, 1, figsize=(9, 9), sharex=True)
+    fig, (rss, zoom, fds, traffic) = plt.subplots(4, 1, figsize=(9, 12), sharex=True)
     fig.suptitle(title, fontsize=10)
     rss.plot(minutes, [s.rss_mb for s in samples], color="tab:blue", label="RSS")
-    if len(samples) > 1 and not math.isnan(verdict.rss_slope_mb_per_hour):
-        start = verdict.warmup_secs
-        warm = [s for s in samples if s.t >= start]
+    rss.axvline(verdict.warmup_secs / 60, color="grey", linestyle=":", label="end of warm-up")
+    rss.set_ylabel("RSS (MB)")
+    rss.legend(loc="lower right", fontsize=8)
+    warm = [s for s in samples if s.t >= verdict.warmup_secs]
+    if len(warm) > 1 and not math.isnan(verdict.rss_slope_mb_per_hour):
+        zoom.plot([s.t / 60 for s in warm], [s.rss_mb for s in warm], color="tab:blue")
         mean_t = sum(s.t for s in warm) / len(warm)
         mean_v = sum(s.rss_mb for s in warm) / len(warm)
         per_sec = verdict.rss_slope_mb_per_hour / 3600
         ends = (warm[0].t, warm[-1].t)
-        rss.plot(
+        zoom.plot(
             [t / 60 for t in ends],
             [mean_v + per_sec * (t - mean_t) for t in ends],
             color="tab:red",
             linestyle="--",
-            label=f"fit after warm-up: {verdict.rss_slope_mb_per_hour:+.1f} MB/h",
+            label=f"least-squares fit: {verdict.rss_slope_mb_per_hour:+.1f} MB/hour "
+            f"(limit {verdict.max_slope_mb_per_hour:g})",
         )
-        rss.axvline(start / 60, color="grey", linestyle=":", label="end of warm-up")
-    rss.set_ylabel("RSS (MB)")
-    rss.legend(loc="lower right", fontsize=8)
+        zoom.legend(loc="lower right", fontsize=8)
+    zoom.set_ylabel("RSS after warm-up (MB)")
     fds.plot(minutes, [s.fds for s in samples], color="tab:green", label="server open files")
     fds.plot(minutes, [s.sockets for s in samples], color="tab:olive", label="soak sockets")
     fds.set_ylabel("count")
@@ -256,8 +261,18 @@ def write_plot(path: Path, samples: Sequence[Sample], verdict: Verdict, title: s
     traffic.set_ylabel("cumulative")
     traffic.set_xlabel("minutes since the traffic started")
     traffic.legend(loc="upper left", fontsize=8)
-    for axis in (rss, fds, traffic):
+    for axis in (rss, zoom, fds, traffic):
         axis.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def read_csv(path: Path) -> list[Sample]:
+    """The samples of a CSV written by `write_csv` (to draw an old run again)."""
+    types = {f.name: f.type for f in fields(Sample)}
+    with path.open(newline="") as rows:
+        return [
+            Sample(**{k: (float(v) if types[k] == "float" else int(v)) for k, v in row.items()})
+            for row in csv.DictReader(rows)
+        ]

@@ -9,7 +9,9 @@ as an error (anything else: 5xx, a close other than 4000, a chat line never answ
 socket that stayed open, a timeout).
 
 A chat line carries a nonce (`... #soak_c0-12-345678`); the author's echo (`chat`,
-`held` or `blocked`) or an error frame answers it. Lines pending when a socket closes
+`held` or `blocked`) answers it, or a refusal (an error frame, which does not say which
+line it refuses: refusals are counted and matched to the oldest unanswered lines only
+when those are overdue or the socket closes). Lines pending when a socket closes
 are looked for in the `history` of the next join (`?since=`); those not found are counted
 as `unconfirmed_after_close` (a held line, or one the server never stored), not as
 errors.
@@ -166,6 +168,7 @@ class Member:
     room: str
     last_seq: int = 0
     sent: int = 0
+    refusals: int = 0  # refusals not yet matched to a line (they do not name it)
     pending: OrderedDict[str, float] = field(default_factory=OrderedDict)
     in_doubt: set[str] = field(default_factory=set)
     joined: trio.Event = field(default_factory=trio.Event)
@@ -196,9 +199,10 @@ class Member:
             code = str(frame.get("code"))
             if code in REFUSED_FRAMES:
                 tally.refused[f"chat {code}"] += 1
-                if self.pending:
-                    self.pending.popitem(last=False)  # an error answers the oldest line
-                    self._check_answered()
+                # A refusal answers one line but does not say which (a line sent before
+                # a mute may still be echoed after the refusal of a later one): count it.
+                self.refusals += 1
+                self._check_answered()
             else:
                 tally.errors[f"error frame {code}"] += 1
 
@@ -223,26 +227,34 @@ class Member:
             self._check_answered()
 
     def _check_answered(self) -> None:
-        if not self.pending:
+        if len(self.pending) <= self.refusals:
             self.answered.set()
 
     async def all_answered(self) -> None:
         """Return once every line sent on this socket has been answered."""
-        if self.pending:
+        if len(self.pending) > self.refusals:
             self.answered = trio.Event()
             await self.answered.wait()
 
     def overdue(self) -> int:
-        """Lines sent on this socket and never answered within ACK_TIMEOUT_SECS."""
+        """Lines sent on this socket, older than ACK_TIMEOUT_SECS, and neither echoed nor
+        accounted for by a refusal."""
         deadline = trio.current_time() - ACK_TIMEOUT_SECS
         late = [nonce for nonce, sent in self.pending.items() if sent < deadline]
         for nonce in late:
             del self.pending[nonce]
-        return len(late)
+        excused = min(len(late), self.refusals)
+        self.refusals -= excused
+        return len(late) - excused
 
     def lost_socket(self) -> None:
+        """The socket closed: lines still unanswered (beyond those refused) are looked
+        for in the next join's history."""
+        for _ in range(min(self.refusals, len(self.pending))):
+            self.pending.popitem(last=False)
         self.in_doubt.update(self.pending)
         self.pending.clear()
+        self.refusals = 0
 
 
 @dataclass(frozen=True)
@@ -299,9 +311,8 @@ async def _chat(ws: Any, member: Member, talk: Talk) -> None:
         member.sent += 1
     with trio.move_on_after(ACK_TIMEOUT_SECS):
         await member.all_answered()
-    if late := len(member.pending):
+    if (late := len(member.pending) - member.refusals) > 0:
         tally.errors["chat line never answered within 60 s"] += late
-        member.pending.clear()
 
 
 async def _read(ws: Any, member: Member, resumed: bool) -> None:
