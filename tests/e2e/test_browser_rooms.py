@@ -100,8 +100,8 @@ def test_a_kicked_viewer_sees_it_and_rejoin_recovers_what_was_missed(
 
         expect(page.locator("body")).to_have_attribute("data-conn", "kicked")
         expect(page.locator("#conn-status")).to_have_text("kicked")
-        expect(page.locator("#messages .notice-warn")).to_contain_text(
-            "You were kicked by a moderator."
+        expect(page.locator("#messages .notice-warn")).to_have_text(
+            "You were kicked by a moderator. Reason: cool off"
         )
         expect(page.locator("#message-input")).to_be_disabled()
         expect(page.locator("#message-input")).to_have_attribute("placeholder", "Disconnected")

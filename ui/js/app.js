@@ -37,6 +37,12 @@ function chatError(text) {
   errorTimer = setTimeout(() => (node.hidden = true), 4000);
 }
 
+// The server's close reason reads "kicked: <the moderator's reason>".
+function kickedText(reason) {
+  const why = String(reason || "").replace(/^kicked:\s*/, "").trim();
+  return `You were kicked by a moderator.${why ? ` Reason: ${why}` : ""}`;
+}
+
 function backToLogin(notice) {
   clearSession();
   if (notice) setLoginNotice(notice);
@@ -202,7 +208,7 @@ async function main() {
       backToLogin(`You were signed out (${detail.reason || "session rejected"}). Please log in again.`);
     } else if (status === "kicked" || status === "replaced") {
       chat.notice(
-        status === "kicked" ? `You were kicked by a moderator. ${detail.reason || ""}` : "This chat was opened in another tab or window.",
+        status === "kicked" ? kickedText(detail.reason) : "This chat was opened in another tab or window.",
         "warn",
       );
       setComposer(false, "Disconnected");
