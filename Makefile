@@ -38,5 +38,10 @@ bench: install
 	$(PY) load/bench_models.py
 	$(PY) load/bench_fanout.py --start-server --viewers 200 --messages 20 --rate 2 --seconds 60
 
+# Not part of `make test`: 30 minutes of mixed traffic against its own server (default
+# model); writes docs/soak/soak.{csv,png,json}; fails if memory grows after the warm-up.
+soak: install
+	$(PY) load/soak.py --minutes $${SOAK_MINUTES:-30}
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -25,6 +25,7 @@ __all__ = [
     "chat_texts",
     "message",
     "open_user",
+    "post_over_socket",
     "send",
     "started_app",
     "wait_connected",
@@ -49,10 +50,16 @@ class User:
 
 
 def open_user(
-    browser: Browser, base_url: str, username: str, *, bypass_csp: bool = False, **options: Any
+    browser: Browser,
+    base_url: str,
+    username: str,
+    *,
+    bypass_csp: bool = False,
+    wait_open: bool = True,
+    **options: Any,
 ) -> User:
     """A new browser context logged in as `username` (password = username, demo mode),
-    on the chat page with its socket open."""
+    on the chat page with its socket open (unless `wait_open` is False)."""
     context = browser.new_context(
         base_url=base_url, viewport={"width": 1280, "height": 760}, bypass_csp=bypass_csp, **options
     )
@@ -70,7 +77,8 @@ def open_user(
     page.fill("#login-password", username)
     page.click("#login-submit")
     page.wait_for_url("**/chat")
-    wait_connected(page)
+    if wait_open:
+        wait_connected(page)
     return user
 
 
@@ -109,3 +117,42 @@ def started_app(data_dir: Path, **env: str) -> Iterator[AppProcess]:
         yield app
     finally:
         app.stop()
+
+
+def post_over_socket(
+    browser: Browser, url: str, username: str, token: str, texts: list[str], room: str = "main"
+) -> None:
+    """Send `texts` as `username` to `room` from a bare WebSocket in a throwaway page,
+    waiting until the server echoed the last one back (so all were accepted and
+    delivered)."""
+    context = browser.new_context(base_url=url)
+    try:
+        page = context.new_page()
+        page.goto("/ui/img/logo.svg")
+        sent = page.evaluate(
+            """async ([username, token, texts, room]) => {
+                const ws = new WebSocket(`ws://${location.host}/ws/${username}?room=${room}`);
+                const seen = new Set();
+                const errors = [];
+                const done = new Promise((resolve, reject) => {
+                    ws.onmessage = (e) => {
+                        const f = JSON.parse(e.data);
+                        if (f.type === "chat" && f.user === username) seen.add(f.message);
+                        if (f.type === "error") errors.push(f.code);
+                        if (seen.has(texts[texts.length - 1])) resolve();
+                    };
+                    ws.onclose = (e) => reject(new Error(`closed ${e.code} ${e.reason}`));
+                    setTimeout(() => reject(new Error(`timeout; errors ${errors}`)), 20000);
+                });
+                await new Promise((resolve) => (ws.onopen = resolve));
+                ws.send(JSON.stringify({type: "auth", token}));
+                for (const message of texts) ws.send(JSON.stringify({type: "chat", message}));
+                await done;
+                ws.close(1000);
+                return seen.size;
+            }""",
+            [username, token, texts, room],
+        )
+        assert sent == len(set(texts))
+    finally:
+        context.close()

@@ -1,9 +1,10 @@
-"""Helpers for the dashboard end-to-end test: the dashboard process and a chat author.
+"""Helpers for the dashboard end-to-end tests: the dashboard process, a chat author, login.
 
 `DashboardProcess` runs `python -m safestream.cli dashboard` against an app URL on a free
 port and waits until it answers. `chat(app_url, user, token, text)` sends one chat
 message over the real WebSocket and returns the server's answer to it (the echoed chat,
 held/blocked notice, or an error frame such as `{"type":"error","code":"muted"}`).
+`log_in(page, dashboard_url, username)` logs a moderator in through the dashboard's form.
 """
 
 from __future__ import annotations
@@ -109,3 +110,12 @@ async def _chat(app_url: str, user: str, token: str, text: str) -> dict[str, Any
             # History comes as one "history" frame, so a chat from `user` is our echo.
             if frame.get("type") in ANSWER_TYPES and frame.get("user") == user:
                 return dict(frame)
+
+
+def log_in(page: Any, dashboard_url: str, username: str) -> None:
+    """Open the dashboard and log in as moderator `username` (password = username)."""
+    page.goto(dashboard_url)
+    page.get_by_placeholder("username").fill(username)
+    page.get_by_placeholder("password").fill(username)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name=f"Log out {username}").wait_for(timeout=30_000)

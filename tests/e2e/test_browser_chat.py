@@ -17,6 +17,7 @@ from browserkit import (
     chat_texts,
     message,
     open_user,
+    post_over_socket,
     send,
     started_app,
     wait_connected,
@@ -99,7 +100,7 @@ def test_reconnect_after_server_restart_has_no_duplicates_or_gaps(
         token = app_server.token("chat_viewer")
         with httpx.Client(base_url=app_server.url) as http:
             assert http.get("/health").status_code == 200
-        _post_over_socket(page.context.browser, app_server.url, "chat_viewer", token, missed)
+        post_over_socket(page.context.browser, app_server.url, "chat_viewer", token, missed)
 
         wait_connected(page)
         expect(page.locator("body")).to_have_attribute("data-joins", "2", timeout=TIMEOUT_MS)
@@ -126,7 +127,7 @@ def test_dom_stays_bounded_in_a_long_session(chromium: Any, tmp_path: Path) -> N
         viewer = open_user(chromium, app.url, "demo_user")
         try:
             texts = [f"line {i:03d}" for i in range(250)]
-            _post_over_socket(chromium, app.url, "chat_viewer", app.token("chat_viewer"), texts)
+            post_over_socket(chromium, app.url, "chat_viewer", app.token("chat_viewer"), texts)
             wait_for_message(viewer.page, "line 249")
             lines = viewer.page.locator("#messages > li")
             assert lines.count() <= 200
@@ -137,39 +138,3 @@ def test_dom_stays_bounded_in_a_long_session(chromium: Any, tmp_path: Path) -> N
             assert viewer.page.locator("#messages > li").count() <= 200
         finally:
             viewer.close()
-
-
-def _post_over_socket(browser: Any, url: str, username: str, token: str, texts: list[str]) -> None:
-    """Send `texts` as `username` from a bare WebSocket in a throwaway page, waiting until
-    the server echoed the last one back (so all were accepted and delivered)."""
-    context = browser.new_context(base_url=url)
-    try:
-        page = context.new_page()
-        page.goto("/ui/img/logo.svg")
-        sent = page.evaluate(
-            """async ([username, token, texts]) => {
-                const ws = new WebSocket(`ws://${location.host}/ws/${username}?room=main`);
-                const seen = new Set();
-                const errors = [];
-                const done = new Promise((resolve, reject) => {
-                    ws.onmessage = (e) => {
-                        const f = JSON.parse(e.data);
-                        if (f.type === "chat" && f.user === username) seen.add(f.message);
-                        if (f.type === "error") errors.push(f.code);
-                        if (seen.has(texts[texts.length - 1])) resolve();
-                    };
-                    ws.onclose = (e) => reject(new Error(`closed ${e.code} ${e.reason}`));
-                    setTimeout(() => reject(new Error(`timeout; errors ${errors}`)), 20000);
-                });
-                await new Promise((resolve) => (ws.onopen = resolve));
-                ws.send(JSON.stringify({type: "auth", token}));
-                for (const message of texts) ws.send(JSON.stringify({type: "chat", message}));
-                await done;
-                ws.close(1000);
-                return seen.size;
-            }""",
-            [username, token, texts],
-        )
-        assert sent == len(set(texts))
-    finally:
-        context.close()

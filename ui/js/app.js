@@ -1,7 +1,7 @@
 // The stream page: wires the session, socket, chat view, webcam, gifts and moderator tools.
 //
 // For tests and debugging the page mirrors its connection state on <body>:
-// data-conn (connecting|open|reconnecting|kicked|banned|...), data-joins (successful
+// data-conn (connecting|open|reconnecting|busy|kicked|banned|...), data-joins (successful
 // joins), data-recovered (the last history frame's `recovered`), data-last-seq.
 import { ApiError, api, clearSession, getSession, saveSession, setLoginNotice } from "./api.js";
 import { ChatView, el } from "./chat.js";
@@ -35,6 +35,12 @@ function chatError(text) {
   node.hidden = false;
   clearTimeout(errorTimer);
   errorTimer = setTimeout(() => (node.hidden = true), 4000);
+}
+
+// The server's close reason reads "kicked: <the moderator's reason>".
+function kickedText(reason) {
+  const why = String(reason || "").replace(/^kicked:\s*/, "").trim();
+  return `You were kicked by a moderator.${why ? ` Reason: ${why}` : ""}`;
 }
 
 function backToLogin(notice) {
@@ -165,17 +171,20 @@ async function main() {
     document.body.dataset.lastSeq = String(socket.lastSeq);
   }
 
+  let busySaid = false; // the "chat is full" notice, once until the next successful join
   function onStatus(status, detail = {}) {
     document.body.dataset.conn = status;
     const labels = {
       connecting: "connecting…",
       reconnecting: "reconnecting…",
+      busy: "chat full, retrying…",
       open: "live",
       kicked: "kicked",
       banned: "banned",
     };
     $("conn-status").textContent = labels[status] || status;
     if (status === "open") {
+      busySaid = false;
       document.body.dataset.joins = String(socket.joins);
       document.body.dataset.recovered = String(detail.recovered);
       if (Date.now() >= mutedUntil) setComposer(true);
@@ -186,10 +195,18 @@ async function main() {
           chat.notice("Reconnected.", "info");
         }
       }
+    } else if (status === "busy") {
+      // Said once per streak of refusals; the socket keeps trying every 7.5-15 s.
+      if (!busySaid) {
+        const why = detail.reason ? ` (${detail.reason})` : "";
+        chat.notice(`The chat is full right now${why}. Trying again shortly…`, "warn");
+        busySaid = true;
+      }
+      setComposer(false, "Waiting for a free place…");
     } else if (status === "rejected") {
       backToLogin(`You were signed out (${detail.reason || "session rejected"}). Please log in again.`);
     } else if (status === "kicked") {
-      chat.notice(`You were kicked by a moderator. ${detail.reason || ""}`, "warn");
+      chat.notice(kickedText(detail.reason), "warn");
       setComposer(false, "Disconnected");
       offerRejoin();
     } else if (status === "banned") {

@@ -5,9 +5,10 @@
 // (an older server) is handled too.
 //
 // Close codes (docs/protocol.md): 1001/1006/1011/1012/4008 and network drops reconnect
-// with exponential backoff and full jitter; 1013 (limits) waits longer; 1008 (bad token)
-// goes back to login; 4000 kicked and 4003 banned stop and let the page decide. On
-// reconnect `since` is the highest seq of a chat message we saw, so the
+// with exponential backoff and full jitter; 1013 (limits) reports "busy" and waits
+// longer (7.5-15 s) before it tries again; 1008 (bad token) goes back to login; 4000
+// kicked and 4003 banned stop and let the page decide. On reconnect `since` is the
+// highest seq of a chat message we saw, so the
 // server replays exactly what was missed; ids seen are remembered (bounded) so a message
 // that arrives twice (history overlap, replay after approval) is shown once.
 
@@ -183,7 +184,8 @@ export class ChatSocket {
       delay = Math.max(delay, 1000);
     }
     this.attempt += 1;
-    this.onStatus("reconnecting", { code, reason, delay });
+    // 1013: the server is full (node, user or IP limit); say so rather than "reconnecting".
+    this.onStatus(code === 1013 ? "busy" : "reconnecting", { code, reason, delay });
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       if (!this.stopped && !this.ws) this.#open();
