@@ -502,9 +502,15 @@ class Room(Actor):
                     await link.release()
 
     async def _keep_lease(self, link: RoomLink) -> None:
-        """Renew the lease while owning; take the room over when its owner is gone."""
+        """Renew the lease while owning; take the room over when its owner is gone; after
+        the broker reconnected, fetch what the owner stored while we were not listening
+        (a quiet room would otherwise show no gap until its next message)."""
+        reconnects = link.reconnects
         while True:
             await trio.sleep(LEASE_TTL_SECS / 3)
+            if link.reconnects != reconnects and not self._owner:
+                reconnects = link.reconnects
+                await self._catch_up()
             if self._members:
                 link.publish_presence(len(self._members))  # the other nodes' counts stay fresh
             try:

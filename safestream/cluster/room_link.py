@@ -148,6 +148,11 @@ class RoomLink:
     def node(self) -> str:
         return self._broker.node
 
+    @property
+    def reconnects(self) -> int:
+        """How often the broker connection was made again (events may have been missed)."""
+        return self._broker.status.reconnects
+
     async def try_own(self) -> bool:
         """Take or renew the room's lease: True when this node owns the room now.
 
