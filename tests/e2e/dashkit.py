@@ -16,6 +16,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,6 +89,22 @@ class DashboardProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+@contextmanager
+def running_dashboard(app_url: str, port: int, log: Path) -> Iterator[DashboardProcess]:
+    """A started dashboard for `app_url` on `port`, stopped when the block ends."""
+    dash = DashboardProcess(app_url, port, log)
+    dash.start()
+    try:
+        yield dash
+    finally:
+        dash.stop()
+
+
+def tab(page: Any, name: str) -> None:
+    """Open the dashboard's tab `name`."""
+    page.locator(".bk-tab", has_text=name).click()
 
 
 def chat(app_url: str, user: str, token: str, text: str, timeout: float = 10.0) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import AppProcess, free_port
-from dashkit import DashboardProcess, chat
+from dashkit import DashboardProcess, chat, running_dashboard, tab
 from playwright.sync_api import Page, expect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -54,16 +54,8 @@ def minilm_app(tmp_path: Path) -> Iterator[AppProcess]:
 
 @pytest.fixture
 def dashboard(minilm_app: AppProcess, tmp_path: Path) -> Iterator[DashboardProcess]:
-    dash = DashboardProcess(minilm_app.url, free_port(), tmp_path / "dashboard.log")
-    dash.start()
-    try:
+    with running_dashboard(minilm_app.url, free_port(), tmp_path / "dashboard.log") as dash:
         yield dash
-    finally:
-        dash.stop()
-
-
-def tab(page: Page, name: str) -> None:
-    page.locator(".bk-tab", has_text=name).click()
 
 
 def said(page: Page, text: str) -> None:

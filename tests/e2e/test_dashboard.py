@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 from conftest import free_port
-from dashkit import DashboardProcess, chat
-from playwright.sync_api import Page, expect
+from dashkit import DashboardProcess, chat, running_dashboard, tab
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(150)]
 
@@ -44,16 +44,8 @@ HTML_LINE = "<img src=x onerror=alert(1)><b>not bold</b>"
 
 @pytest.fixture
 def dashboard(app_server: Any, tmp_path: Path) -> Iterator[DashboardProcess]:
-    dash = DashboardProcess(app_server.url, free_port(), tmp_path / "dashboard.log")
-    dash.start()
-    try:
+    with running_dashboard(app_server.url, free_port(), tmp_path / "dashboard.log") as dash:
         yield dash
-    finally:
-        dash.stop()
-
-
-def tab(page: Page, name: str) -> None:
-    page.locator(".bk-tab", has_text=name).click()
 
 
 def test_dashboard_shows_live_messages_mutes_from_the_table_and_watches_a_restart(

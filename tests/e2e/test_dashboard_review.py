@@ -17,7 +17,7 @@ import httpx
 import pytest
 from browserkit import message, open_user, wait_for_message
 from conftest import free_port
-from dashkit import DashboardProcess, chat, log_in
+from dashkit import DashboardProcess, chat, log_in, running_dashboard
 from playwright.sync_api import Page, expect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
@@ -38,12 +38,8 @@ REJECTED = "what a stupid play (reject me)"
 
 @pytest.fixture
 def dashboard(app_server: Any, tmp_path: Path) -> Iterator[DashboardProcess]:
-    dash = DashboardProcess(app_server.url, free_port(), tmp_path / "dashboard.log")
-    dash.start()
-    try:
+    with running_dashboard(app_server.url, free_port(), tmp_path / "dashboard.log") as dash:
         yield dash
-    finally:
-        dash.stop()
 
 
 def held_rows(page: Page, text: str) -> Any:
