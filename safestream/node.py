@@ -416,6 +416,7 @@ def app_context(parts: NodeParts, system: ActorSystem) -> AppContext:
         feed=parts.feed(),
         metrics_document=parts.metrics_document,
         cluster=ClusterClient(parts.registry.address("cluster")),
+        node=parts.broker.node,
         model_fault=parts.model_fault,
         shadows=parts.shadows,
         scorer=parts.background_scorer(),

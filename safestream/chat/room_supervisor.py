@@ -14,9 +14,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from actors import ActorError, ActorRef, ChildSpec, OverflowPolicy, Registry, Restart, Supervisor
+from actors import (
+    ActorError,
+    ActorRef,
+    Address,
+    ChildSpec,
+    OverflowPolicy,
+    Registry,
+    Restart,
+    Supervisor,
+)
 from safestream.chat.room import Room, RoomDeps
 
 __all__ = [
@@ -116,11 +125,7 @@ class RoomSupervisor(Supervisor):
         return {**super().introspect(), "rooms": len(self.children())}
 
 
-class _Askable(Protocol):
-    async def ask(self, message: Any, timeout: float) -> Any: ...  # noqa: ASYNC109
-
-
-async def open_room(rooms: _Askable, name: str, *, timeout: float) -> ActorRef[Any]:  # noqa: ASYNC109
+async def open_room(rooms: Address | ActorRef[Any], name: str, *, timeout: float) -> ActorRef[Any]:  # noqa: ASYNC109
     """The running room `name`, asked of the RoomSupervisor `rooms` (started if needed).
 
     Raises:

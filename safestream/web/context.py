@@ -53,6 +53,7 @@ class AppContext:
     feed: FeedNotifier
     metrics_document: Callable[[], dict[str, Any]]
     cluster: ClusterClient
+    node: str  # this node's name in the cluster (NODE_ID)
     shadows: ShadowBoard
     scorer: BackgroundScorer
     replays: trio.CapacityLimiter

@@ -151,7 +151,7 @@ async def _trees(ctx: AppContext) -> dict[str, Any]:
     others = await ctx.cluster.view()
     return {
         **ctx.system.snapshot(),
-        "node": ctx.metrics_document()["node"],
+        "node": ctx.node,
         "cluster": {node: beat["tree"] for node, beat in others.items() if beat["tree"]},
     }
 
