@@ -48,6 +48,9 @@ class Metrics:
     actions: Counter[str] = field(default_factory=Counter)
     refused: Counter[str] = field(default_factory=Counter)
     slow_consumers: int = 0
+    # Overload: posts refused room_busy by cause, optional frames shed by kind.
+    room_busy: Counter[str] = field(default_factory=Counter)
+    shed: Counter[str] = field(default_factory=Counter)
     moderation_failures: int = 0
     moderation_unscored: int = 0
     moderation_texts: int = 0
@@ -97,6 +100,10 @@ class Metrics:
             "actions": dict(self.actions),
             "refused": dict(self.refused),
             "slow_consumers": self.slow_consumers,
+            "overload": {
+                "room_busy": dict(self.room_busy),
+                "shed": dict(self.shed),
+            },
             "moderation": {
                 "model": self.moderation_model or model,
                 "batches": self.moderation_batches,
@@ -147,7 +154,7 @@ class MetricsCollector(Collector):
         yield CounterMetricFamily("safestream_gifts_total", "Gifts sent", value=m.gift_count)
         yield CounterMetricFamily(
             "safestream_slow_consumers_total",
-            "Viewers dropped for not keeping up with their outbox",
+            "Viewers closed because they stopped reading (their socket stayed full)",
             value=m.slow_consumers,
         )
         yield CounterMetricFamily(
@@ -188,6 +195,18 @@ class MetricsCollector(Collector):
             "Refused frames, messages and connections",
             "reason",
             m.refused,
+        )
+        yield _labelled(
+            "safestream_room_busy_total",
+            "Posts refused because the room was behind, by cause",
+            "cause",
+            m.room_busy,
+        )
+        yield _labelled(
+            "safestream_shed_frames_total",
+            "Optional frames (presence, gifts) not sent to viewers that were behind",
+            "kind",
+            m.shed,
         )
         cumulative, buckets = 0, []
         bounds = [f"{bound}" for bound in LATENCY_BUCKETS] + ["+Inf"]

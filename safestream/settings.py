@@ -131,8 +131,17 @@ class Settings(BaseSettings):
     auth_timeout_secs: PositiveFloat = 10.0  # AUTH_TIMEOUT_SECS: wait for a first auth frame
     # CONNECTION_OUTBOX_SIZE: frames queued per viewer
     connection_outbox_size: PositiveInt = 256
-    # SLOW_CONSUMER_SECS: a socket write to a viewer that takes longer closes it (4008)
+    # CONNECTION_OUTBOX_LIMIT: frames kept per viewer while the *server* is behind
+    # (frames are shared bytes, so a backlog costs a pointer per frame per viewer)
+    connection_outbox_limit: PositiveInt = 8192
+    # SLOW_CONSUMER_SECS: a viewer whose socket refuses bytes this long is closed (4008)
     slow_consumer_secs: PositiveFloat = 5.0
+    # ROOM_BUSY_DELIVERY_MS: a room whose viewers' oldest unsent frame is older refuses
+    # posts with room_busy (the server is behind on delivery)
+    room_busy_delivery_ms: PositiveFloat = 1000.0
+    # ROOM_BUSY_PIPELINE_MS: a room whose oldest accepted post waits longer than this for
+    # moderation and storage refuses posts with room_busy
+    room_busy_pipeline_ms: PositiveFloat = 2000.0
     # BATCH_TICK_MS: batched clients get one frame per tick (at most 1000 ms)
     batch_tick_ms: Annotated[float, Field(gt=0.0, le=1000.0)] = 20.0
     history_size: NonNegativeInt = 50  # HISTORY_SIZE: messages sent on join

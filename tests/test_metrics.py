@@ -128,3 +128,14 @@ def test_the_share_of_texts_detoxify_saw_is_in_the_document_and_the_exposition()
     assert values["safestream_moderation_escalated_total"] == 2
     assert values["safestream_moderation_texts_total"] == 10
     assert values["safestream_moderation_escalated_ratio"] == pytest.approx(0.2)
+
+
+def test_overload_is_counted_by_cause_and_kind_in_the_document_and_the_exposition() -> None:
+    metrics = Metrics()
+    metrics.room_busy["delivery"] += 2
+    metrics.shed["presence"] += 3
+    document = metrics.document(viewers=0, rooms=1, model="keyword")
+    assert document["overload"] == {"room_busy": {"delivery": 2}, "shed": {"presence": 3}}
+    values = scrape(metrics)
+    assert values['safestream_room_busy_total{cause="delivery"}'] == 2
+    assert values['safestream_shed_frames_total{kind="presence"}'] == 3

@@ -3,8 +3,10 @@
 The reader parses client frames (sans-IO protocol), applies the per-connection rate
 limit and tells its Room; the writer drains the bounded outbox the Room fills with
 finished frames and writes everything queued in one write (for a batched client, one
-array frame per `BATCH_TICK_MS` tick). A socket write that does not finish within
-`SLOW_CONSUMER_SECS`, or an outbox that overflows, closes the viewer with `TOO_SLOW`.
+array frame per `BATCH_TICK_MS` tick). A viewer whose socket has refused bytes for
+`SLOW_CONSUMER_SECS` (it stopped reading), or whose outbox overflows while its socket is
+full, is closed with `TOO_SLOW`; a write that is only slow because the server is busy is
+never held against the viewer (see `chat/outbox.py`).
 On a graceful stop (server shutdown) the viewer is closed with `GOING_AWAY`.
 
 A Connection finds its Room by asking the RoomSupervisor (`open_room`); a room that is
@@ -104,7 +106,11 @@ class Connection(Actor):
         self._settings = settings
         self._metrics = metrics
         self._rooms = rooms
-        self._outbox = Outbox(settings.connection_outbox_size)
+        self._outbox = Outbox(
+            settings.connection_outbox_size,
+            limit=settings.connection_outbox_limit,
+            stalled=lambda: transport.stalled_since is not None,
+        )
         self._bucket = TokenBucket(
             rate=settings.messages_per_second, burst=settings.message_burst, now=trio.current_time()
         )
@@ -210,7 +216,6 @@ class Connection(Actor):
 
     async def _writer(self, scope: trio.CancelScope) -> None:
         settings = self._settings
-        slow = settings.slow_consumer_secs
         # Batched clients get one array frame per tick; others every queued frame as is.
         # Either way, one write per batch.
         batched = self._transport.batched
@@ -218,11 +223,7 @@ class Connection(Actor):
         linger = settings.batch_tick_ms / 1000 if batched else 0.0
         try:
             while frames := await self._outbox.next_batch(limit, linger=linger):
-                with trio.move_on_after(slow) as timer:
-                    await self._transport.send_frames([batch_frame(frames)] if batched else frames)
-                if timer.cancelled_caught:
-                    self._metrics.slow_consumers += 1
-                    self._outbox.close(CloseCode.TOO_SLOW, "too slow: send timed out")
+                if not await self._write([batch_frame(frames)] if batched else frames):
                     break
                 self._sent += len(frames)
             request = self._outbox.close_request
@@ -234,6 +235,25 @@ class Connection(Actor):
             pass
         scope.cancel()
 
+    async def _write(self, frames: list[bytes]) -> bool:
+        """Write `frames`; False (and the outbox closed `TOO_SLOW`) once the viewer's
+        socket has refused bytes for `SLOW_CONSUMER_SECS`. A write that is merely slow,
+        because the server is too busy to run it, is never cut off: that is the room's
+        backlog, answered with `room_busy` to senders, not the viewer's fault."""
+        slow = self._settings.slow_consumer_secs
+        while True:
+            with trio.move_on_after(slow) as timer:
+                await self._transport.send_frames(frames)
+            if not timer.cancelled_caught:
+                return True
+            stalled = self._transport.stalled_since
+            if stalled is not None and trio.current_time() - stalled >= slow:
+                self._metrics.slow_consumers += 1
+                reason = "too slow: not reading, reconnect with ?since="
+                self._outbox.close(CloseCode.TOO_SLOW, reason)
+                return False
+            frames = []  # the transport kept what it had not written: it goes out first
+
     def introspect(self) -> dict[str, Any]:
         stats = self._outbox.statistics()
         return {
@@ -241,6 +261,8 @@ class Connection(Actor):
             "room": self.room_name,
             "outbox": stats.depth,
             "outbox_capacity": stats.capacity,
+            "shed": stats.shed,
+            "stalled": self._transport.stalled_since is not None,
             "received": self._received,
             "sent": self._sent,
         }

@@ -114,7 +114,7 @@ class GiftProducer(Actor):
         try:
             if room is None:
                 raise ActorError(f"room {gift.room!r} is not running")
-            room.tell_nowait(Broadcast(frame))
+            room.tell_nowait(Broadcast(frame, optional=True))
         except ActorError:
             # Stored and counted, but a room that is gone or cannot take one more frame
             # skips it.

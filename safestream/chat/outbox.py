@@ -2,9 +2,19 @@
 
 A frame is the WebSocket frame's bytes (`chat/wsframes.py`): a room frames an event once
 and offers the same bytes object to every member. Rooms never wait on a viewer: `offer`
-is non-blocking and a full outbox closes the viewer with `CloseCode.TOO_SLOW` instead of
-growing memory or dropping frames silently (the client reconnects with `?since=` and
-recovers what it missed).
+is non-blocking, and what happens when the outbox fills depends on who is behind:
+
+* **The viewer** (its socket's send buffer is full: `stalled()`): past `capacity` frames
+  the outbox asks to close with `CloseCode.TOO_SLOW`; the client reconnects with
+  `?since=` and recovers what it missed. No frame is dropped without the client knowing.
+* **The server** (the socket takes bytes, but the writer has not been scheduled often
+  enough, e.g. the CPU is saturated): frames are kept past `capacity`, up to `limit`, so a
+  healthy viewer is not cut off for the server's fault; the room sees the lag
+  (`pending_secs`) and refuses new posts with `room_busy` until it is caught up.
+  Past `limit` the viewer is closed `TOO_SLOW` anyway: memory stays bounded.
+
+Optional frames (presence counts, gift animations) are shed first: once `shed_at` frames
+are queued they are dropped (and counted), never the chat.
 
 Example:
     box = Outbox(capacity=2)
@@ -15,6 +25,7 @@ Example:
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import trio
@@ -37,38 +48,77 @@ class OutboxStatistics:
     depth: int
     capacity: int
     offered: int
+    shed: int  # optional frames dropped
     closed: bool
 
 
 class Outbox:
     """Bounded FIFO of frames with a close request; one writer drains it."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(
+        self,
+        capacity: int,
+        *,
+        limit: int | None = None,
+        stalled: Callable[[], bool] = lambda: True,
+    ) -> None:
+        """
+        Args:
+            capacity: frames queued before the viewer, if it is the one behind, is closed.
+            limit: the hard bound (default `capacity`): frames kept while the server is
+                the one behind.
+            stalled: whether the viewer's socket refuses more bytes right now (by default
+                always, so a full outbox closes as if the viewer were slow).
+        """
         if capacity < 1:
             raise ValueError("capacity must be >= 1")
         self._frames: deque[bytes] = deque()
         self._capacity = capacity
+        self._limit = max(capacity, limit or capacity)
+        self._shed_at = max(1, capacity // 2)
+        self._stalled = stalled
         self._offered = 0
+        self._shed = 0
+        self._pending_since: float | None = None
         self._close: CloseRequest | None = None
         self._wakeup = trio.Event()
         self._closing = trio.Event()
 
-    def offer(self, frame: bytes) -> bool:
+    def offer(self, frame: bytes, *, optional: bool = False) -> bool:
         """Queue a frame without waiting.
 
+        Args:
+            optional: presence, gifts: dropped (and counted in `shed`) once the outbox
+                holds `shed_at` frames, instead of adding to a backlog.
+
         Returns:
-            False when the outbox is closing or full; a full outbox also requests the
-            close with `TOO_SLOW`, so no frame is ever lost without the client knowing.
+            False when the frame was not queued: the outbox is closing, the frame was
+            shed, or the outbox is full; a full outbox also requests the close with
+            `TOO_SLOW` (see the module docstring for when it is full).
         """
         if self._close is not None:
             return False
-        if len(self._frames) >= self._capacity:
+        depth = len(self._frames)
+        if optional and depth >= self._shed_at:
+            self._shed += 1
+            return False
+        if depth >= self._limit or (depth >= self._capacity and self._stalled()):
             self.close(CloseCode.TOO_SLOW, "too slow: outbox full, reconnect with ?since=")
             return False
+        if not depth:
+            self._pending_since = trio.current_time()
         self._frames.append(frame)
         self._offered += 1
         self._wakeup.set()
         return True
+
+    def pending_secs(self, now: float) -> float:
+        """How long this outbox has held unsent frames without emptying, when the server
+        is the one behind; 0.0 when it is empty or the viewer's socket is full (a slow
+        viewer is that viewer's problem, not the room's)."""
+        if self._pending_since is None or self._stalled():
+            return 0.0
+        return now - self._pending_since
 
     def close(self, code: int, reason: str) -> None:
         """Ask the writer to close after flushing what is queued; the first reason wins."""
@@ -101,6 +151,8 @@ class Outbox:
             with trio.move_on_after(linger):
                 await self._closing.wait()
         batch = [self._frames.popleft() for _ in range(min(limit, len(self._frames)))]
+        if not self._frames:
+            self._pending_since = None
         return batch
 
     def statistics(self) -> OutboxStatistics:
@@ -108,5 +160,6 @@ class Outbox:
             depth=len(self._frames),
             capacity=self._capacity,
             offered=self._offered,
+            shed=self._shed,
             closed=self._close is not None,
         )

@@ -3,11 +3,15 @@
 A Room accepts posts from its members' Connections, stamps them (id, seq, time), has
 them scored and stored by its pipeline task, then frames each event once (`wsframes`:
 the same bytes serve every viewer) and offers it to every member's outbox. It never
-waits on a viewer: a full outbox closes that viewer
-(`TOO_SLOW`). Its replay buffer answers `?since=` on reconnect. Empty rooms passivate
-after `ROOM_IDLE_SECS`; a room that crashes or is restarted with its supervisor closes its
-members with `SERVICE_RESTART` so they reconnect and recover from the (reloaded) history;
-only when the node itself is shutting down are they closed with `GOING_AWAY`.
+waits on a viewer: a viewer that stopped reading is closed (`TOO_SLOW`, see
+`chat/outbox.py`). When the *room* is behind (its oldest accepted post waits too long for
+moderation and storage, or the viewers that do read have frames waiting too long because
+the server is busy) it refuses new posts with `room_busy` and sheds presence and gift
+frames; it never drops what it accepted. Its replay buffer answers `?since=` on
+reconnect. Empty rooms passivate after `ROOM_IDLE_SECS`; a room that crashes or is
+restarted with its supervisor closes its members with `SERVICE_RESTART` so they
+reconnect and recover from the (reloaded) history; only when the node itself is shutting
+down are they closed with `GOING_AWAY`.
 
 The pipeline task belongs to this actor: it scores and persists batches in order, then
 calls `_deliver`, which does not await, so the room's state is never seen half-changed.
@@ -98,6 +102,12 @@ FORWARDED_KEPT = 256
 FORWARDED_SECS = 10.0
 # Within the room's shutdown grace (ROOM_SHUTDOWN_SECS): time to finish accepted posts.
 DRAIN_SECS = 4.0
+LOAD_INTERVAL_SECS = 0.1
+BUSY_CAUSES = {
+    "queue": "its pipeline queue is full",
+    "pipeline": "moderation and storage are behind",
+    "delivery": "delivery to viewers is behind",
+}
 
 
 @dataclass(frozen=True)
@@ -141,6 +151,11 @@ class Room(Actor):
         self._idle_since = trio.current_time()
         self._posted = 0
         self._delivered = 0
+        # Overload: (seq, accepted at) of posts in the pipeline, the viewers' delivery
+        # lag (seconds, from the load ticker), and the posts refused room_busy.
+        self._in_pipeline: deque[tuple[int, float]] = deque()
+        self._delivery_lag = 0.0
+        self._busy_refusals = 0
         # Across nodes (see safestream.cluster.room_link): one owner stamps, moderates
         # and stores; the others forward posts to it and deliver what it publishes.
         self._link = RoomLink(deps.cluster, name) if deps.cluster is not None else None
@@ -180,6 +195,7 @@ class Room(Actor):
             nursery.start_soon(self._pipeline)
             nursery.start_soon(self._presence_ticker)
             nursery.start_soon(self._idle_sweeper)
+            nursery.start_soon(self._load_ticker)
             if self._link is not None:
                 await nursery.start(self._cluster, self._link)
             nursery.start_soon(self._close_members_on_drain)
@@ -210,7 +226,8 @@ class Room(Actor):
             case Leave():
                 self._remove(message.conn_id)
             case Broadcast():
-                self._fan_out(event_frame(message.frame))
+                kind = message.frame["type"] if message.optional else None
+                self._fan_out(event_frame(message.frame), optional=kind)
                 if self._link is not None:
                     self._link.publish_frame(message.frame)
             case CloseUser():
@@ -269,10 +286,15 @@ class Room(Actor):
 
     def _accept(self, post: Post, refuse: Callable[[dict[str, Any]], None]) -> None:
         """The owner's way for a post (local or forwarded): rules, stamp, pipeline."""
-        refusal = self._rules.check(post, self._policy, self._deps.sanctions, trio.current_time())
+        now = trio.current_time()
+        refusal = self._rules.check(post, self._policy, self._deps.sanctions, now)
         if refusal is not None:
             self._deps.metrics.refused[refusal.code] += 1
             refuse(error_frame(refusal.code, refusal.detail))
+            return
+        cause = self._busy(now)
+        if cause is not None:
+            self._refuse_busy(refuse, cause)
             return
         stamped = ChatMessage(
             id=new_message_id(),
@@ -286,12 +308,30 @@ class Room(Actor):
         try:
             self._pipeline_out.send_nowait(stamped)
         except trio.WouldBlock:
-            self._deps.metrics.refused["room_busy"] += 1
-            refuse(error_frame("room_busy", "room is busy, try again"))
+            self._refuse_busy(refuse, "queue")
             return
         self._seq = stamped.seq
-        self._rules.accepted(post, trio.current_time())
+        self._in_pipeline.append((stamped.seq, now))
+        self._rules.accepted(post, now)
         self._posted += 1
+
+    def _busy(self, now: float) -> str | None:
+        """Why the room takes no post right now, if it is behind: "pipeline" (the oldest
+        accepted post has waited ROOM_BUSY_PIPELINE_MS for moderation and storage) or
+        "delivery" (viewers that read have had frames waiting ROOM_BUSY_DELIVERY_MS,
+        measured by the load ticker). Senders are refused; nothing accepted is dropped."""
+        settings = self._deps.settings
+        if self._pipeline_lag() > settings.room_busy_pipeline_ms / 1000:
+            return "pipeline"
+        if self._delivery_lag > settings.room_busy_delivery_ms / 1000:
+            return "delivery"
+        return None
+
+    def _refuse_busy(self, refuse: Callable[[dict[str, Any]], None], cause: str) -> None:
+        self._deps.metrics.refused["room_busy"] += 1
+        self._deps.metrics.room_busy[cause] += 1
+        self._busy_refusals += 1
+        refuse(error_frame("room_busy", f"room is busy ({BUSY_CAUSES[cause]}), try again"))
 
     async def _pipeline(self) -> None:
         """Score, decide and store batches in seq order, then deliver them."""
@@ -323,11 +363,17 @@ class Room(Actor):
             except (StoreUnavailable, ActorError):
                 # Not durable, so not accepted: tell the authors, deliver nothing.
                 self._not_saved(decided)
+                self._left_pipeline(batch[-1].seq)
                 continue
             self._not_saved([m for m in decided if m.id in stored.refused])
             self._deliver([m for m in decided if m.id not in stored.refused])
+            self._left_pipeline(batch[-1].seq)
             for user in timeouts:
                 await self._store_mute(user)
+
+    def _left_pipeline(self, seq: int) -> None:
+        while self._in_pipeline and self._in_pipeline[0][0] <= seq:
+            self._in_pipeline.popleft()
 
     def _store_timeout(self) -> float:
         return self._deps.settings.moderation_timeout_secs + 10.0
@@ -391,12 +437,21 @@ class Room(Actor):
                     event_frame(notice_frame(self.room, "timeout", user=message.user, until=until))
                 )
 
-    def _fan_out(self, frame: bytes) -> None:
+    def _fan_out(self, frame: bytes, *, optional: str | None = None) -> None:
+        """Offer `frame` to every member. An `optional` frame (its kind: presence, gift)
+        is shed, and counted, for members that are behind."""
+        shed = 0
         for member in list(self._members.values()):
-            if not member.outbox.offer(frame) and member.outbox.close_request is not None:
-                if member.outbox.close_request.code == CloseCode.TOO_SLOW:
-                    self._deps.metrics.slow_consumers += 1
-                self._remove(member.conn_id)
+            if member.outbox.offer(frame, optional=optional is not None):
+                continue
+            if member.outbox.close_request is None:
+                shed += 1
+                continue
+            if member.outbox.close_request.code == CloseCode.TOO_SLOW:
+                self._deps.metrics.slow_consumers += 1
+            self._remove(member.conn_id)
+        if shed and optional is not None:
+            self._deps.metrics.shed[optional] += shed
 
     def _tell(self, user: str, frame: dict[str, Any]) -> None:
         """A frame for one user's connections in this room, on every node."""
@@ -454,8 +509,19 @@ class Room(Actor):
                 if self._link is not None:
                     self._link.publish_presence(len(self._members))
                 self._fan_out(
-                    event_frame(presence_frame(self.room, self._room_viewers(), self._viewers()))
+                    event_frame(presence_frame(self.room, self._room_viewers(), self._viewers())),
+                    optional="presence",
                 )
+
+    async def _load_ticker(self) -> None:
+        """Every LOAD_INTERVAL: how far behind delivery is, for `_busy`. The oldest unsent
+        frame of the viewers that read (a viewer whose socket is full is not the room's
+        backlog: it is cut off as too slow instead)."""
+        while True:
+            await trio.sleep(LOAD_INTERVAL_SECS)
+            now = trio.current_time()
+            lags = (m.outbox.pending_secs(now) for m in self._members.values())
+            self._delivery_lag = max(lags, default=0.0)
 
     async def _idle_sweeper(self) -> None:
         """Every CLEANUP_INTERVAL: passivate if empty for ROOM_IDLE_SECS."""
@@ -466,6 +532,9 @@ class Room(Actor):
             if not self._members and idle >= settings.room_idle_secs and not self._pipeline_busy():
                 self.stop()
                 return
+
+    def _pipeline_lag(self) -> float:
+        return trio.current_time() - self._in_pipeline[0][1] if self._in_pipeline else 0.0
 
     def _pipeline_busy(self) -> bool:
         return self._pipeline_in.statistics().current_buffer_used > 0
@@ -615,6 +684,10 @@ class Room(Actor):
             "posted": self._posted,
             "delivered": self._delivered,
             "pipeline": self._pipeline_in.statistics().current_buffer_used,
+            "pipeline_lag_ms": round(1000 * self._pipeline_lag(), 1),
+            "delivery_lag_ms": round(1000 * self._delivery_lag, 1),
+            "busy": self._busy(trio.current_time()),
+            "busy_refusals": self._busy_refusals,
             "policy_version": self._policy.version,
             "owner": self._owner,
             "dropped_envelopes": self._dropped_envelopes,

@@ -71,9 +71,12 @@ class Post:
 
 @dataclass(frozen=True)
 class Broadcast:
-    """Tell: send a server frame (gift, notice) to every member."""
+    """Tell: send a server frame (gift, notice) to every member. An `optional` frame (a
+    gift's animation) is shed for viewers that are behind instead of adding to their
+    backlog."""
 
     frame: dict[str, Any]
+    optional: bool = False
 
     def __post_init__(self) -> None:
         if "type" not in self.frame:

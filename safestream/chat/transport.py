@@ -36,6 +36,13 @@ class WebSocketTransport(Protocol):
     batched: bool  # the client asked for one JSON array of events per tick
 
     @property
+    def stalled_since(self) -> float | None:
+        """Since when (Trio clock) the peer has not taken what we write: the socket's
+        send buffer is full. None while writes go through. A server too busy to write
+        is not a stalled peer, so this is how a slow client is told from a slow server."""
+        ...
+
+    @property
     def remote_addr(self) -> str: ...
 
     async def accept(self, subprotocol: str | None = None) -> None: ...

@@ -23,7 +23,8 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -239,6 +240,7 @@ class ClusterClient:
 
 # The /metrics fields that add up across nodes (the others are this node's own).
 SUMMED = ("viewer_count", "gift_count", "messages_total", "toxic_total", "slow_consumers")
+COUNTED = ("actions", "refused")  # counts by key, added up key by key
 
 
 def cluster_document(own: dict[str, Any], others: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -251,8 +253,21 @@ def cluster_document(own: dict[str, Any], others: dict[str, dict[str, Any]]) -> 
     total = dict(own)
     for name in SUMMED:
         total[name] = sum(int(doc.get(name, 0)) for doc in docs.values())
+    for name in COUNTED:
+        total[name] = _sum_counts(doc.get(name, {}) for doc in docs.values())
+    total["overload"] = {
+        part: _sum_counts(doc.get("overload", {}).get(part, {}) for doc in docs.values())
+        for part in ("room_busy", "shed")
+    }
     total["rooms"] = own.get("rooms", 0)
     messages = total["messages_total"]
     total["toxic_pct"] = round(100.0 * total["toxic_total"] / messages, 2) if messages else 0.0
     total["nodes"] = docs
     return total
+
+
+def _sum_counts(counts: Iterable[dict[str, Any]]) -> dict[str, int]:
+    total: Counter[str] = Counter()
+    for part in counts:
+        total.update({key: int(value) for key, value in part.items()})
+    return dict(total)

@@ -29,6 +29,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 from urllib.parse import parse_qs
 
+import trio
+
 from safestream.chat.transport import TransportClosed, WebSocketTransport
 from safestream.chat.wsframes import frame_payload
 
@@ -72,6 +74,7 @@ class AsgiTransport:
         self._receive = receive
         self._send = send
         self._closed = False
+        self._sending_since: float | None = None
         self.batched = False
         self.query: dict[str, str] = parse_query(scope.get("query_string", b"").decode("latin-1"))
         self.headers: dict[str, str] = {
@@ -115,8 +118,16 @@ class AsgiTransport:
             return str(text)
         return bytes(message.get("bytes") or b"")
 
+    @property
+    def stalled_since(self) -> float | None:
+        # ASGI does not say whether the socket is full: a send that has not finished
+        # counts as stalled since it began (the fallback cannot tell the two apart).
+        return self._sending_since
+
     async def send_frames(self, frames: Sequence[bytes]) -> None:
         # Hypercorn shields its socket writes, so a cancelled send never splits a frame.
+        if self._sending_since is None:
+            self._sending_since = trio.current_time()
         for frame in frames:
             if self._closed:
                 raise TransportClosed(1000)
@@ -126,6 +137,7 @@ class AsgiTransport:
             except OSError as exc:
                 self._closed = True
                 raise TransportClosed(1006) from exc
+        self._sending_since = None
 
     async def close(self, code: int, reason: str) -> None:
         if self._closed:

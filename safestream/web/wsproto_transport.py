@@ -9,7 +9,9 @@ fragments, ping/pong, close), and writes the server's frames itself: each call o
 
 Writes go through the socket's `send` so that a write cancelled part-way (a slow
 consumer's timeout) knows exactly what was written; the rest is kept and goes out ahead
-of the next write, normally the close frame, so the client never sees a cut frame.
+of the next write (or of the close frame), so the client never sees a cut frame. A short
+write means the socket's send buffer is full: `stalled_since` says since when, which is
+how the connection tells a client that stopped reading from a server that is busy.
 
 Example:
     transport = WsprotoTransport.from_head(stream, head, rest, max_message_size=8192)
@@ -80,6 +82,7 @@ class WsprotoTransport:
         self._max_message_size = max_message_size
         self._send_lock = trio.Lock()
         self._unsent = b""
+        self._stalled_since: float | None = None
         self._accepted = False
         self._close_sent = False
         self._close_received = False
@@ -140,6 +143,10 @@ class WsprotoTransport:
     @property
     def remote_addr(self) -> str:
         return self._remote_addr
+
+    @property
+    def stalled_since(self) -> float | None:
+        return self._stalled_since
 
     async def accept(self, subprotocol: str | None = None) -> None:
         """Answer 101 (with `subprotocol`, never with an extension)."""
@@ -241,6 +248,10 @@ class WsprotoTransport:
                 while view:
                     sent = await self._stream.socket.send(view)
                     view = view[sent:]
+                    if view and self._stalled_since is None:
+                        # A short write: the send buffer is full, the peer is behind.
+                        self._stalled_since = trio.current_time()
+                self._stalled_since = None
             except OSError as exc:
                 self._broken = True
                 raise TransportClosed(1006) from exc

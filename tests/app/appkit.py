@@ -100,8 +100,11 @@ class Node:
         role: str = "viewer",
         capacity: int = 64,
         since: int | None = None,
+        reading: bool = False,
     ) -> Member:
-        outbox = Outbox(capacity)
+        """A member whose outbox the test drains. `reading`: its socket takes bytes, so
+        a backlog is the server's (kept, it makes the room busy), not a slow viewer's."""
+        outbox = Outbox(capacity, limit=capacity * 4, stalled=lambda: not reading)
         conn_id = self.next_conn_id()
         ref = await self.room(room)
         await ref.ask(Join(conn_id, user, role, outbox, since), timeout=5)

@@ -23,8 +23,16 @@ from safestream.chat.wsframes import frame_payload
 class FakeTransport:
     """In-memory WebSocket: the test feeds client frames and reads what was sent."""
 
-    def __init__(self, *, send_delay: float = 0.0, batched: bool = False) -> None:
+    def __init__(
+        self, *, send_delay: float = 0.0, batched: bool = False, peer_stalls: bool = True
+    ) -> None:
+        """Each write takes `send_delay`: with `peer_stalls`, because the client does not
+        read (the socket's buffer is full); without, because the server is busy."""
         self.batched = batched
+        self.peer_stalls = peer_stalls
+        self.stalled_since: float | None = None
+        self._unsent: list[bytes] = []
+        self._done_at = 0.0
         self.writes: list[list[Any]] = []  # per write: the payloads of its frames
         self.write_times: list[float] = []
         self._incoming_send, self._incoming = trio.open_memory_channel[str](100)
@@ -47,8 +55,17 @@ class FakeTransport:
             raise TransportClosed(1000) from None
 
     async def send_frames(self, frames: Sequence[bytes]) -> None:
+        # Like the real transport: what a cancelled write did not send goes out first,
+        # and a write resumed after a cancel ends when the first attempt would have.
+        if not self._unsent:
+            self._done_at = trio.current_time() + self.send_delay
+        self._unsent.extend(frames)
         if self.send_delay:
-            await trio.sleep(self.send_delay)
+            if self.peer_stalls and self.stalled_since is None:
+                self.stalled_since = trio.current_time()
+            await trio.sleep_until(self._done_at)
+            self.stalled_since = None
+        frames, self._unsent = self._unsent, []
         payloads = [json.loads(frame_payload(frame)) for frame in frames]
         self.writes.append(payloads)
         self.write_times.append(trio.current_time())
@@ -152,6 +169,21 @@ async def test_write_just_under_limit_is_fine(
         transport = FakeTransport(send_delay=4.9)
         await connect(node, transport)
         assert transport.closed is None
+
+
+async def test_a_write_slowed_by_a_busy_server_never_closes_the_viewer(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    # Each write takes longer than SLOW_CONSUMER_SECS, but the socket takes the bytes:
+    # the server, not the viewer, is slow. Nothing is lost or cut. (The room would
+    # refuse posts as busy on delivery after a second: not what this test is about.)
+    async with open_node(tmp_path, slow_consumer_secs=5.0, room_busy_delivery_ms=60_000) as node:
+        transport = FakeTransport(send_delay=12.0, peer_stalls=False)
+        await connect(node, transport)
+        transport.client_sends({"type": "chat", "message": "still here"})
+        assert (await transport.wait_for("chat"))[0]["message"] == "still here"
+        assert transport.closed is None
+        assert node.parts.metrics.slow_consumers == 0
 
 
 async def test_ping_pong_and_error_frames_keep_the_connection(

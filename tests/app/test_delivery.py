@@ -18,6 +18,7 @@ from actors import start_child
 from safestream.chat.connection import Connection, Identity
 from safestream.chat.protocol import CloseCode
 from safestream.chat.room_messages import RoomInfo
+from safestream.chat.wsframes import event_frame
 from safestream.web.wsproto_transport import WsprotoTransport
 
 SMALL_BUFFER = 4096
@@ -87,3 +88,40 @@ async def test_viewer_that_stops_reading_is_cut_off_too_slow_and_others_get_ever
             got = [f["message"] for f in frames if f["type"] == "chat"]
             assert 0 < len(got) < len(lines) and got == lines[: len(got)]
             await ann.finished.wait()
+
+
+async def test_the_transport_says_since_when_the_peer_stopped_taking_bytes(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    left, right = socket.socketpair()
+    for sock in (left, right):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SMALL_BUFFER)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SMALL_BUFFER)
+    client_ws = WSConnection(ConnectionType.CLIENT)
+    head = client_ws.send(Request(host="test", target="/ws/ann"))
+    server_stream = trio.SocketStream(trio.socket.from_stdlib_socket(left))
+    client = trio.SocketStream(trio.socket.from_stdlib_socket(right))
+    transport = WsprotoTransport.from_head(server_stream, head, b"", max_message_size=8192)
+    frame = event_frame({"type": "chat", "message": "x" * 1000})
+    async with client, transport:
+        await transport.accept()
+        await transport.send_frames([frame])
+        assert transport.stalled_since is None  # written at once
+        start = trio.current_time()
+        with trio.move_on_after(3):
+            await transport.send_frames([frame] * 100)  # far more than both buffers
+        assert transport.stalled_since == start
+        received = 0
+
+        async def reader() -> None:
+            nonlocal received
+            while chunk := await client.receive_some(65536):
+                received += len(chunk)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(reader)
+            await transport.send_frames([])  # the rest of the cancelled write
+            assert transport.stalled_since is None
+            await trio.testing.wait_all_tasks_blocked()
+            nursery.cancel_scope.cancel()
+        assert received > 101 * len(frame)  # every frame (and the 101 answer) arrived

@@ -1,5 +1,6 @@
 """A viewer's outbox: bounded, never blocks the room, closes a slow viewer."""
 
+import pytest
 import trio
 import trio.testing
 
@@ -91,3 +92,55 @@ async def test_close_ends_the_linger_at_once(autojump_clock: trio.testing.MockCl
         assert await box.next_batch(linger=1.0) == [b"a"]
         assert trio.current_time() - start == 0.005
     assert await box.next_batch(linger=1.0) == []
+
+
+async def test_a_full_outbox_of_a_reading_viewer_keeps_frames_up_to_the_limit() -> None:
+    # The socket takes bytes (the server is the one behind): no close until the limit.
+    box = Outbox(capacity=2, limit=4, stalled=lambda: False)
+    assert all(box.offer(b"%d" % i) for i in range(4))
+    assert box.close_request is None
+    assert not box.offer(b"4")
+    request = box.close_request
+    assert request is not None and request.code == CloseCode.TOO_SLOW
+    assert await box.next_batch() == [b"0", b"1", b"2", b"3"]
+
+
+async def test_a_full_outbox_of_a_stalled_viewer_closes_at_capacity() -> None:
+    stalled = False
+    box = Outbox(capacity=2, limit=4, stalled=lambda: stalled)
+    assert box.offer(b"a") and box.offer(b"b")
+    stalled = True
+    assert not box.offer(b"c")
+    request = box.close_request
+    assert request is not None and request.code == CloseCode.TOO_SLOW
+
+
+async def test_optional_frames_are_shed_from_half_capacity_and_counted() -> None:
+    box = Outbox(capacity=4, stalled=lambda: False)
+    assert box.offer(b"presence", optional=True)  # depth 0
+    assert box.offer(b"chat")  # depth 1
+    assert not box.offer(b"presence", optional=True)  # depth 2 = half: shed
+    assert box.offer(b"chat")  # the chat is still queued
+    stats = box.statistics()
+    assert (stats.depth, stats.shed, stats.closed) == (3, 1, False)
+
+
+async def test_pending_secs_counts_from_the_first_unsent_frame_until_the_writer_empties_it(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    stalled = False
+    box = Outbox(capacity=8, stalled=lambda: stalled)
+    assert box.pending_secs(trio.current_time()) == 0.0
+    start = trio.current_time()
+    box.offer(b"a")
+    await trio.sleep(0.5)
+    box.offer(b"b")  # a later frame does not restart the clock
+    await trio.sleep(0.25)
+    assert box.pending_secs(trio.current_time()) == pytest.approx(0.75)
+    stalled = True  # the viewer's own socket is full: not the server's backlog
+    assert box.pending_secs(trio.current_time()) == 0.0
+    stalled = False
+    assert await box.next_batch(limit=1) == [b"a"]  # not empty yet: still pending
+    assert box.pending_secs(trio.current_time()) == trio.current_time() - start
+    assert await box.next_batch() == [b"b"]
+    assert box.pending_secs(trio.current_time()) == 0.0
