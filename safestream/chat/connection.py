@@ -203,7 +203,8 @@ class Connection(Actor):
                     room.tell_nowait(post)
                 except MailboxFull:
                     self._metrics.refused["room_busy"] += 1
-                    self._error("room_busy", "room is busy, try again")
+                    self._metrics.room_busy["mailbox"] += 1
+                    self._error("room_busy", "room is busy (its mailbox is full), try again")
                 except ActorError:
                     self._outbox.close(CloseCode.SERVICE_RESTART, ROOM_RESTART_REASON)
             case PingFrame():

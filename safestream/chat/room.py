@@ -273,15 +273,20 @@ class Room(Actor):
         member = self._members.get(post.conn_id)
         if member is None:
             return
-        if not self._owner and self._link is not None:
-            self._link.forward_post(post.user, post.role, post.text)
-            self._forwarded.append((post, trio.current_time()))
-            self._posted += 1
-            return
 
         def refuse(frame: dict[str, Any]) -> None:
             member.outbox.offer(event_frame(frame))
 
+        if not self._owner and self._link is not None:
+            # The owner judges its pipeline; this node's own viewers are judged here.
+            cause = self._busy(trio.current_time())
+            if cause is not None:
+                self._refuse_busy(refuse, cause)
+                return
+            self._link.forward_post(post.user, post.role, post.text)
+            self._forwarded.append((post, trio.current_time()))
+            self._posted += 1
+            return
         self._accept(post, refuse)
 
     def _accept(self, post: Post, refuse: Callable[[dict[str, Any]], None]) -> None:

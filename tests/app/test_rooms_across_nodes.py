@@ -164,3 +164,25 @@ async def test_after_a_broker_outage_nodes_reconnect_and_viewers_miss_nothing(
         await ann.post("after")
         assert await chats(bob, 2) == [(2, "during"), (3, "after")]
         assert await chats(ann, 3) == [(1, "before"), (2, "during"), (3, "after")]
+
+
+async def test_a_node_whose_own_viewers_are_behind_refuses_posts_before_forwarding(
+    tmp_path: Path,
+) -> None:
+    seen: list[str] = []
+    async with cluster(tmp_path, "redis", ("a", "b"), seen) as nodes:
+        ann = await nodes["a"].join("ann")
+        await ann.frame("history")
+        # On node b (not the owner) a viewer that reads, but whose frames the server
+        # has not written for over a second: b is behind on delivery.
+        await nodes["b"].join("behind", capacity=64, reading=True)
+        bob = await nodes["b"].join("bob")
+        await bob.frame("history")
+        await trio.sleep(1.3)
+        await bob.post("not forwarded")
+        error = await bob.frame("error")
+        assert error["code"] == "room_busy" and "delivery" in error["detail"]
+        assert nodes["b"].parts.metrics.room_busy == {"delivery": 1}
+        await ann.post("the owner is not behind")
+        assert (await ann.frame("chat"))["message"] == "the owner is not behind"
+        assert seen == ["the owner is not behind"]
