@@ -33,7 +33,6 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 import trio
@@ -57,6 +56,7 @@ from safestream.chat.protocol import (
     CloseCode,
     error_frame,
 )
+from safestream.chat.room_cluster import RoomCluster
 from safestream.chat.room_messages import (
     Broadcast,
     CloseUser,
@@ -74,13 +74,7 @@ from safestream.chat.sanctions import Sanctions
 from safestream.chat.wsframes import event_frame
 from safestream.cluster.actor import BrokerClient
 from safestream.cluster.broker import BrokerUnavailable
-from safestream.cluster.room_link import (
-    LEASE_TTL_SECS,
-    Malformed,
-    RoomLink,
-    decode_event,
-    decode_post,
-)
+from safestream.cluster.room_link import RoomLink
 from safestream.metrics import Metrics
 from safestream.moderation.decide import moderate
 from safestream.moderation.feed import FeedNotifier
@@ -97,9 +91,6 @@ from safestream.store.writer import Flush, Persist, Stored, StoreUnavailable
 __all__ = ["Room", "RoomDeps"]
 
 PRESENCE_INTERVAL_SECS = 1.0
-PRESENCE_STALE_SECS = 5.0
-FORWARDED_KEPT = 256
-FORWARDED_SECS = 10.0
 # Within the room's shutdown grace (ROOM_SHUTDOWN_SECS): time to finish accepted posts.
 DRAIN_SECS = 4.0
 LOAD_INTERVAL_SECS = 0.1
@@ -141,7 +132,7 @@ class Room(Actor):
         self._members: dict[int, Member] = {}
         self._replay: deque[ChatMessage] = deque(maxlen=settings.replay_buffer_size)
         self._floor = 0  # every visible message with seq > floor is in the replay buffer
-        self._seq = 0
+        self.seq = 0
         self._policy = RoomPolicy.default()  # replaced by the stored one in on_start
         self._rules = PostRules()
         send, self._pipeline_in = trio.open_memory_channel[ChatMessage](settings.room_mailbox_size)
@@ -156,15 +147,14 @@ class Room(Actor):
         self._in_pipeline: deque[tuple[int, float]] = deque()
         self._delivery_lag = 0.0
         self._busy_refusals = 0
-        # Across nodes (see safestream.cluster.room_link): one owner stamps, moderates
-        # and stores; the others forward posts to it and deliver what it publishes.
-        self._link = RoomLink(deps.cluster, name) if deps.cluster is not None else None
-        self._owner = self._link is None
-        self._presence_elsewhere: dict[str, tuple[int, float]] = {}
-        # Posts forwarded to the owner and not seen back yet: if the owner dies first,
-        # the node that takes the room over accepts them itself.
-        self._forwarded: deque[tuple[Post, float]] = deque(maxlen=FORWARDED_KEPT)
-        self._dropped_envelopes = 0
+        # Across nodes (chat/room_cluster.py): one owner stamps, moderates and stores;
+        # the others forward posts to it and deliver what it publishes.
+        self._cluster = (
+            RoomCluster(RoomLink(deps.cluster, name), self, db=deps.db, settings=settings)
+            if deps.cluster is not None
+            else None
+        )
+        self._link = self._cluster.link if self._cluster is not None else None
 
     async def on_start(self) -> None:
         db = self._deps.db
@@ -180,15 +170,15 @@ class Room(Actor):
             threshold=settings.toxic_threshold,
             failure_mode=settings.moderation_failure_mode,
         )
-        self._seq = await db.run(repo.last_seq, self.room)
+        self.seq = await db.run(repo.last_seq, self.room)
         size = self._deps.settings.replay_buffer_size
         history = await db.run(repo.room_history, self.room, size)
         self._replay.extend(ChatMessage.from_record(record) for record in history)
         if len(history) >= size and history:
             self._floor = history[0].seq - 1
-        if self._link is not None:
+        if self._cluster is not None:
             with contextlib.suppress(BrokerUnavailable):
-                self._owner = await self._link.try_own()
+                self._cluster.owner = await self._cluster.link.try_own()
 
     async def run(self) -> None:
         async with trio.open_nursery() as nursery:
@@ -196,8 +186,8 @@ class Room(Actor):
             nursery.start_soon(self._presence_ticker)
             nursery.start_soon(self._idle_sweeper)
             nursery.start_soon(self._load_ticker)
-            if self._link is not None:
-                await nursery.start(self._cluster, self._link)
+            if self._cluster is not None:
+                await nursery.start(self._cluster.run)
             nursery.start_soon(self._close_members_on_drain)
             await super().run()
             # An orderly stop (shutdown, passivation): posts already accepted are still
@@ -254,7 +244,7 @@ class Room(Actor):
         self._presence_dirty = True
         history, recovered = self._history_since(join.since)
         join.outbox.offer(
-            event_frame(history_frame(self.room, history, seq=self._seq, recovered=recovered))
+            event_frame(history_frame(self.room, history, seq=self.seq, recovered=recovered))
         )
         join.outbox.offer(
             event_frame(presence_frame(self.room, self._room_viewers(), self._viewers()))
@@ -265,7 +255,7 @@ class Room(Actor):
         size = self._deps.settings.history_size
         if since is None:
             return list(self._replay)[-size:] if size else [], None
-        if self._floor <= since <= self._seq:
+        if self._floor <= since <= self.seq:
             return [m for m in self._replay if m.seq > since], True
         return list(self._replay)[-size:] if size else [], False
 
@@ -277,19 +267,18 @@ class Room(Actor):
         def refuse(frame: dict[str, Any]) -> None:
             member.outbox.offer(event_frame(frame))
 
-        if not self._owner and self._link is not None:
+        if self._cluster is not None and not self._cluster.owner:
             # The owner judges its pipeline; this node's own viewers are judged here.
             cause = self._busy(trio.current_time())
             if cause is not None:
                 self._refuse_busy(refuse, cause)
                 return
-            self._link.forward_post(post.user, post.role, post.text)
-            self._forwarded.append((post, trio.current_time()))
+            self._cluster.forward(post)
             self._posted += 1
             return
-        self._accept(post, refuse)
+        self.accept(post, refuse)
 
-    def _accept(self, post: Post, refuse: Callable[[dict[str, Any]], None]) -> None:
+    def accept(self, post: Post, refuse: Callable[[dict[str, Any]], None]) -> None:
         """The owner's way for a post (local or forwarded): rules, stamp, pipeline."""
         now = trio.current_time()
         refusal = self._rules.check(post, self._policy, self._deps.sanctions, now)
@@ -304,7 +293,7 @@ class Room(Actor):
         stamped = ChatMessage(
             id=new_message_id(),
             room=self.room,
-            seq=self._seq + 1,
+            seq=self.seq + 1,
             user=post.user,
             original=post.text,
             text=post.text,
@@ -315,7 +304,7 @@ class Room(Actor):
         except trio.WouldBlock:
             self._refuse_busy(refuse, "queue")
             return
-        self._seq = stamped.seq
+        self.seq = stamped.seq
         self._in_pipeline.append((stamped.seq, now))
         self._rules.accepted(post, now)
         self._posted += 1
@@ -388,7 +377,7 @@ class Room(Actor):
         self._deps.metrics.refused["not_saved"] += len(messages)
         for message in messages:
             frame = error_frame("not_saved", "your message could not be saved, please resend")
-            self._tell(message.user, frame)
+            self.tell(message.user, frame)
 
     def _timeout_audit(self, user: str) -> ActionRow:
         """The audit row of a policy timeout, stored with the message that caused it."""
@@ -418,9 +407,9 @@ class Room(Actor):
             self._deps.metrics.observe_message(toxic=message.toxic, action=message.action)
             if self._link is not None:
                 self._link.publish_message(message)
-        self._deliver_here(messages)
+        self.deliver_here(messages)
 
-    def _deliver_here(self, messages: list[ChatMessage]) -> None:
+    def deliver_here(self, messages: list[ChatMessage]) -> None:
         """Fan out visible messages; tell authors (and moderators) about the rest."""
         for message in messages:
             if message.status == MessageStatus.VISIBLE:
@@ -458,7 +447,7 @@ class Room(Actor):
         if shed and optional is not None:
             self._deps.metrics.shed[optional] += shed
 
-    def _tell(self, user: str, frame: dict[str, Any]) -> None:
+    def tell(self, user: str, frame: dict[str, Any]) -> None:
         """A frame for one user's connections in this room, on every node."""
         self._to_user(user, event_frame(frame))
         if self._link is not None:
@@ -549,142 +538,36 @@ class Room(Actor):
 
     def _room_viewers(self) -> int:
         """Viewers of this room on every node (other nodes' counts from the last seconds)."""
-        fresh = trio.current_time() - PRESENCE_STALE_SECS
-        elsewhere = sum(n for n, at in self._presence_elsewhere.values() if at >= fresh)
+        elsewhere = self._cluster.viewers_elsewhere() if self._cluster is not None else 0
         return len(self._members) + elsewhere
 
-    # -- across nodes ---------------------------------------------------------------
+    # -- what RoomCluster (chat/room_cluster.py) uses ---------------------------------
 
-    async def _cluster(
-        self, link: RoomLink, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-    ) -> None:
-        """Keep the lease (or take the room over), and serve the room's broker subjects."""
-        events, posts = await link.subscribe()
-        if not self._owner:
-            await self._catch_up()  # what the owner stored while we subscribed
-        task_status.started()
-        try:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._keep_lease, link)
-                nursery.start_soon(self._receive_posts, link, posts)
-                async with events:
-                    async for payload in events:
-                        await self._receive_event(link, payload)
-        finally:
-            if self._owner:
-                with trio.CancelScope(shield=True), trio.move_on_after(1.0):
-                    await link.release()
+    def member_count(self) -> int:
+        return len(self._members)
 
-    async def _keep_lease(self, link: RoomLink) -> None:
-        """Renew the lease while owning; take the room over when its owner is gone; after
-        the broker reconnected, fetch what the owner stored while we were not listening
-        (a quiet room would otherwise show no gap until its next message)."""
-        reconnects = link.reconnects
-        while True:
-            await trio.sleep(LEASE_TTL_SECS / 3)
-            if link.reconnects != reconnects and not self._owner:
-                reconnects = link.reconnects
-                await self._catch_up()
-            if self._members:
-                link.publish_presence(len(self._members))  # the other nodes' counts stay fresh
-            try:
-                held = await link.try_own()
-            except BrokerUnavailable:
-                continue  # keep the current role; stored seqs stop a second owner anyway
-            if held and not self._owner:
-                await self._catch_up()
-                self._owner = True
-                self._accept_forwarded()
-            elif not held and self._owner:
-                self._owner = False
+    def holds(self, message_id: str) -> bool:
+        return any(m.id == message_id for m in self._replay)
 
-    async def _receive_posts(self, link: RoomLink, posts: Any) -> None:
-        max_length = self._deps.settings.max_message_length
-        async with posts:
-            async for payload in posts:
-                try:
-                    remote = decode_post(payload, max_length=max_length)
-                except Malformed:
-                    self._dropped_envelopes += 1
-                    continue
-                if not self._owner or remote.node == link.node:
-                    continue
-                try:
-                    post = Post(-1, remote.user, remote.role, remote.text)
-                except ValueError:
-                    self._dropped_envelopes += 1
-                    continue
-                self._accept(post, partial(self._tell, remote.user))
+    def relay(self, frame: dict[str, Any], *, to: str | None, mods: bool) -> None:
+        if to is not None:
+            self._to_user(to, event_frame(frame), moderators_too=mods)
+        elif frame["type"] == "deleted":
+            self._forget(frame)
+        else:
+            self._fan_out(event_frame(frame))
 
-    async def _receive_event(self, link: RoomLink, payload: bytes) -> None:
-        try:
-            event = decode_event(payload)
-        except Malformed:
-            self._dropped_envelopes += 1
-            return
-        if event.node == link.node:
-            return
-        if event.presence is not None:
-            self._presence_elsewhere[event.node] = (event.presence, trio.current_time())
-            self._presence_dirty = True
-        elif event.message is not None:
-            await self._receive_message(event.message, approved=event.approved)
-        elif event.frame is not None:
-            if event.to is not None:
-                self._to_user(event.to, event_frame(event.frame), moderators_too=event.mods)
-            elif event.frame["type"] == "deleted":
-                self._forget(event.frame)
-            else:
-                self._fan_out(event_frame(event.frame))
+    def mute(self, user: str) -> None:
+        self._deps.sanctions.mute(user, self._policy.timeout_secs)
 
-    async def _receive_message(self, message: ChatMessage, *, approved: bool) -> None:
-        """Deliver what the owner decided, once, in seq order (gaps filled from storage)."""
-        if approved:
-            if all(m.id != message.id for m in self._replay):
-                self._deliver_here([message])
-            return
-        if message.seq <= self._seq:
-            return  # already delivered (or stored before this node loaded the room)
-        if message.seq > self._seq + 1:
-            await self._catch_up(until=message.seq - 1)
-        if message.action == Action.TIMEOUT:
-            self._deps.sanctions.mute(message.user, self._policy.timeout_secs)
-        self._seen_back(message)
-        self._deliver_here([message])
-        self._seq = max(self._seq, message.seq)
-
-    def _accept_forwarded(self) -> None:
-        """A new owner accepts the recent posts its viewers forwarded to the old one."""
-        recent = trio.current_time() - FORWARDED_SECS
-        pending = [post for post, at in self._forwarded if at >= recent]
-        self._forwarded.clear()
-        for post in pending:
-            self._accept(post, partial(self._tell, post.user))
-
-    def _seen_back(self, message: ChatMessage) -> None:
-        """The owner decided one of our forwarded posts: it is no longer pending."""
-        for index, (post, _at) in enumerate(self._forwarded):
-            if post.user == message.user and post.text == message.original:
-                del self._forwarded[index]
-                return
-
-    async def _catch_up(self, until: int | None = None) -> None:
-        """Deliver the stored messages after our `seq` (a gap, or a room taken over)."""
-        records = await self._deps.db.run(
-            repo.room_history, self.room, self._deps.settings.replay_buffer_size, self._seq
-        )
-        missed = [ChatMessage.from_record(r) for r in records if until is None or r.seq <= until]
-        for message in missed:
-            self._seen_back(message)
-        self._deliver_here([m for m in missed if m.seq > self._seq])
-        last = await self._deps.db.run(repo.last_seq, self.room) if until is None else until
-        self._seq = max([self._seq, last, *(m.seq for m in missed)])
+    def presence_changed(self) -> None:
+        self._presence_dirty = True
 
     def introspect(self) -> dict[str, Any]:
         return {
             "room": self.room,
             "members": len(self._members),
-            "seq": self._seq,
+            "seq": self.seq,
             "replay": len(self._replay),
             "posted": self._posted,
             "delivered": self._delivered,
@@ -694,6 +577,6 @@ class Room(Actor):
             "busy": self._busy(trio.current_time()),
             "busy_refusals": self._busy_refusals,
             "policy_version": self._policy.version,
-            "owner": self._owner,
-            "dropped_envelopes": self._dropped_envelopes,
+            "owner": self._cluster is None or self._cluster.owner,
+            "dropped_envelopes": self._cluster.dropped_envelopes if self._cluster else 0,
         }
