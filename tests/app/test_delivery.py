@@ -24,6 +24,21 @@ from safestream.web.wsproto_transport import WsprotoTransport
 SMALL_BUFFER = 4096
 
 
+def small_socket_pair() -> tuple[trio.SocketStream, WSConnection, WsprotoTransport]:
+    """A client stream with its wsproto state and the server's transport, over a socket
+    pair with small buffers (so a client that does not read fills them quickly)."""
+    left, right = socket.socketpair()
+    for sock in (left, right):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SMALL_BUFFER)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SMALL_BUFFER)
+    client_ws = WSConnection(ConnectionType.CLIENT)
+    head = client_ws.send(Request(host="test", target="/ws/ann"))
+    server_stream = trio.SocketStream(trio.socket.from_stdlib_socket(left))
+    client = trio.SocketStream(trio.socket.from_stdlib_socket(right))
+    transport = WsprotoTransport.from_head(server_stream, head, b"", max_message_size=8192)
+    return client, client_ws, transport
+
+
 async def read_until_closed(
     stream: trio.SocketStream, ws: WSConnection
 ) -> tuple[list[str], CloseConnection]:
@@ -47,15 +62,7 @@ async def read_until_closed(
 async def test_viewer_that_stops_reading_is_cut_off_too_slow_and_others_get_everything(
     tmp_path: Path, autojump_clock: trio.testing.MockClock
 ) -> None:
-    left, right = socket.socketpair()
-    for sock in (left, right):
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SMALL_BUFFER)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SMALL_BUFFER)
-    client_ws = WSConnection(ConnectionType.CLIENT)
-    head = client_ws.send(Request(host="test", target="/ws/ann"))
-    server_stream = trio.SocketStream(trio.socket.from_stdlib_socket(left))
-    client = trio.SocketStream(trio.socket.from_stdlib_socket(right))
-    transport = WsprotoTransport.from_head(server_stream, head, b"", max_message_size=8192)
+    client, client_ws, transport = small_socket_pair()
     # The outbox rule, not the write timeout, must be what cuts this viewer off.
     async with open_node(tmp_path, connection_outbox_size=8, slow_consumer_secs=1000.0) as node:
         bob = await node.join("bob", capacity=1000)
@@ -93,15 +100,7 @@ async def test_viewer_that_stops_reading_is_cut_off_too_slow_and_others_get_ever
 async def test_the_transport_says_since_when_the_peer_stopped_taking_bytes(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    left, right = socket.socketpair()
-    for sock in (left, right):
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SMALL_BUFFER)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SMALL_BUFFER)
-    client_ws = WSConnection(ConnectionType.CLIENT)
-    head = client_ws.send(Request(host="test", target="/ws/ann"))
-    server_stream = trio.SocketStream(trio.socket.from_stdlib_socket(left))
-    client = trio.SocketStream(trio.socket.from_stdlib_socket(right))
-    transport = WsprotoTransport.from_head(server_stream, head, b"", max_message_size=8192)
+    client, _ws, transport = small_socket_pair()
     frame = event_frame({"type": "chat", "message": "x" * 1000})
     async with client, transport:
         await transport.accept()
