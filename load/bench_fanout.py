@@ -1,446 +1,238 @@
-"""Fan-out benchmark: one sender, N viewers in one room, delivery latency per message.
+"""Fan-out benchmark: S senders, N viewers in one room, every delivery timed.
 
-Starts `--viewers` WebSocket viewers in one room (all logged in as one account; raise
-`MAX_CONNECTIONS_PER_USER` on the server, which `--start-server` does), waits until each
-has its `history` frame, then one sender (another account) sends `--messages` chat lines
-at `--rate` per second. Every line carries a unique marker; each viewer notes when the
-`chat` frame with that marker arrives. Latency is receipt time minus the sender's time
-just before `send_message`, both on this process's monotonic clock. Reported: deliveries
-per second, latency p50/p95/p99/max over all (message, viewer) pairs, and failures:
-viewers closed (by close code), deliveries missing, refusals the sender got.
+Viewers (all one account, `--viewer-user`, default `demo_user`) join one room over the
+chat WebSocket (`/ws/<user>?room=...&token=...`, with `&batch=1` under `--batched`),
+spread over `--procs` viewer processes and over the servers' ports round-robin. Once
+every viewer has its `history` frame, `--senders` senders (each its own account,
+registered for the run as `fo<tag>s<k>`) send `--messages` chat lines in all (or
+`--rate` x `--send-secs`) at `--rate` per second in all, spread evenly. Every line
+carries a unique marker; viewers find markers with a bytes regex (every marker of a
+batch frame counts) and time them against the sender's `time.monotonic()`, shared
+through a mapped file. The client is a raw WebSocket client (`wsload.py`,
+`wsclient.py`): a frame costs it a `recv` share, a slice and a regex, well below what
+it costs the server, so one 2-core machine can run server and client at 50,000
+deliveries/s (e.g. 300 viewers x 170 msg/s) and leave the server most of the CPU.
 
-The whole run is bounded by `--seconds`; it only talks to 127.0.0.1. The client shares
-the machine with the server: each received frame costs the client CPU too, so on a small
-machine the figures are those of server *and* client (see docs/benchmarks.md).
+Reported (`--json`: strict JSON, null for what was not measured): deliveries/s over
+first send -> last delivery; delivery latency p50/p95/p99/max of accepted messages;
+the senders' echo (acknowledgement) latency and, apart, send -> refusal for refused
+messages; messages accepted, refused (by error code: `room_busy`, `rate_limited`,
+`held`, ...) and unanswered; deliveries lost by viewers that stayed open; viewers that
+never joined and disconnects by close code (`4008` too slow, `1013` full, `sender N`
+for a sender); markers out of order; CPU seconds and % of one core for the client
+(this process and the viewer processes) and the server (`--pid`, with descendants,
+e.g. `--workers` children) over the measured window; the 1-minute load average at its
+start and end; viewers per node from `/metrics`. Senders are room members too: the
+server sends them every message as well, which `delivered` does not count.
 
-Run:
+Exit status: 0 when `ok` (nothing silently lost and, outside `--overload`, nothing
+refused, cut or missing), 1 when not, 2 when it could not run (a server that did not
+start, a refused login or registration).
+
+Modes:
+  --batched        viewers and senders use `?batch=1`: one array frame per tick
+                   (BATCH_TICK_MS), so latencies include up to one tick
+  --overload       a rate above what the server takes: refusals and slow-consumer
+                   closes (4008) are results, not failures; only silent loss fails
+  --memory N       no senders: N idle viewers join, server RSS (VmRSS of the server
+                   pids and descendants) before, after and once they left; KB per
+                   connection. One viewer joins first and stays, so the room exists
+
+Targets:
+  --port 8000 [--pid 1234]            a running server; open its limits first (one IP,
+                                      one viewer account, senders above 5 msg/s, and
+                                      LOGIN_ATTEMPTS_PER_MINUTE above senders + 1, or
+                                      --sender-user). The sender accounts stay behind.
+  --port 8001,8002 --pid 11,12        nodes sharing rooms through a broker
+  --start-server [--processes P] [--workers W] [--model keyword] [--server-env K=V]
+      `safestream serve` on free ports, demo mode, stopped at the end; one node on
+      SQLite, several (P nodes, or W workers on one port) on a fresh PostgreSQL schema
+      (dropped at the end) and a Redis namespace (fanout_servers.py). Connection and
+      per-socket message limits are opened; room bounds keep their defaults.
+
+Bounded: only 127.0.0.1; `--seconds` bounds the run including starting servers (then
+up to ~10 s to collect the viewer processes and ~20 s to stop a server); viewers,
+processes and rates have upper bounds. `--profile out.svg` runs `py-spy record` on the
+server pids for the measured window when py-spy is installed (it is not a dependency).
+
+Run (started servers run this tree's code; the client needs no PYTHONPATH):
     .venv/bin/python load/bench_fanout.py --start-server --viewers 200 --messages 20 --rate 2
-    .venv/bin/python load/bench_fanout.py --port 8000 --viewers 100 --messages 10 --rate 10
+    .venv/bin/python load/bench_fanout.py --start-server --viewers 300 --senders 4 \\
+        --rate 170 --send-secs 8 --batched --seconds 30            # ~50,000 deliveries/s
+    .venv/bin/python load/bench_fanout.py --start-server --workers 2 --viewers 200 \\
+        --senders 2 --rate 20 --send-secs 10 --seconds 40
+    .venv/bin/python load/bench_fanout.py --start-server --viewers 100 --senders 4 \\
+        --rate 3000 --send-secs 3 --overload --seconds 30
+    .venv/bin/python load/bench_fanout.py --start-server --memory 300 --seconds 30
+    .venv/bin/python load/bench_fanout.py --port 8000 --pid 1234 --viewers 100 --rate 10
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
 import re
-import signal
-import socket
 import sys
-import tempfile
-import time
-import uuid
-from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 import trio
-from trio_websocket import ConnectionClosed, HandshakeError
+from fanout_report import FanoutResult, MemoryResult, as_json, percentile, render
+from fanout_run import run_fanout, run_memory
+from fanout_servers import py_spy, start_servers
 
-from safestream.chat_client import open_chat_socket
+__all__ = ["main", "parse_args", "percentile", "run_fanout", "run_memory", "start_servers"]
 
-HOST = "127.0.0.1"
-MESSAGE_QUEUE = 100_000  # frames a viewer may have unread; trio-websocket's default is 1
-CONNECT_CONCURRENCY = 50
-REPO = Path(__file__).resolve().parent.parent
-MARKER = re.compile(r"fanout-([0-9a-f]{8})-(\d+)")
-
-
-@dataclass
-class FanoutResult:
-    viewers: int
-    viewers_ready: int
-    messages_sent: int
-    rate: float
-    expected: int  # messages_sent * viewers_ready
-    delivered: int
-    missing: int
-    closes: dict[str, int] = field(default_factory=dict)
-    refusals: dict[str, int] = field(default_factory=dict)
-    send_lag_max_ms: float = 0.0  # how far the sender fell behind its schedule
-    connect_secs: float = 0.0
-    duration_secs: float = 0.0  # first send -> last delivery
-    deliveries_per_sec: float = 0.0
-    p50_ms: float = math.nan
-    p95_ms: float = math.nan
-    p99_ms: float = math.nan
-    max_ms: float = math.nan
-    timed_out: bool = False
-    client_cpu_secs: float = 0.0  # this process, from the first send to the end
-    server_cpu_secs: float = math.nan  # the server process (with --start-server or --pid)
-    server_cpu_us_per_delivery: float = math.nan
-
-    @property
-    def ok(self) -> bool:
-        return self.missing == 0 and not self.closes and self.viewers_ready == self.viewers
+MAX_VIEWERS = 10_000
+MAX_RATE = 20_000.0
+MAX_SECONDS = 600.0
 
 
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile of sorted `values` (q in 0..100)."""
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma list of integers: {text!r}") from None
     if not values:
-        return math.nan
-    rank = max(1, math.ceil(q / 100 * len(values)))
-    return values[rank - 1]
+        raise argparse.ArgumentTypeError("an empty list")
+    return values
 
 
-def process_cpu_secs(pid: int | None) -> float:
-    """User + system CPU seconds of process `pid` (Linux /proc), NaN if unknown."""
-    if pid is None:
-        return math.nan
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return math.nan
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-@dataclass(frozen=True)
-class ServerProcess:
-    port: int
-    pid: int
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def open_socket(url: str) -> Any:
-    """A viewer socket with a deep unread queue that always closes its TCP stream."""
-    return open_chat_socket(
-        url, unread_frames=MESSAGE_QUEUE, connect_timeout=15, disconnect_timeout=5
-    )
-
-
-def server_env(data_dir: Path, port: int) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        {
-            "SAFESTREAM_MODE": "demo",
-            "DATA_DIR": str(data_dir),
-            "DATABASE_URL": f"sqlite:///{data_dir}/b.db",
-            "APP_HOST": HOST,
-            "APP_PORT": str(port),
-            "MODERATION_MODEL": "keyword",
-            "GIFT_INTERVAL_SECS": "0",
-            "MESSAGES_PER_SECOND": "1000",
-            "MESSAGE_BURST": "1000",
-            "MAX_CONNECTIONS_PER_IP": "5000",
-            "MAX_CONNECTIONS_PER_USER": "5000",
-            "MAX_CONNECTIONS": "5000",
-            "LOGIN_ATTEMPTS_PER_MINUTE": "100000",
-        }
-    )
-    return env
-
-
-@asynccontextmanager
-async def start_server(start_timeout: float = 60.0) -> AsyncIterator[ServerProcess]:
-    """`safestream serve` as a child process on a free port, stopped on exit."""
-    with tempfile.TemporaryDirectory(prefix="fanout-") as tmp:
-        data_dir = Path(tmp)
-        port = free_port()
-        with (data_dir / "server.log").open("wb") as log:
-            process = await trio.lowlevel.open_process(
-                [sys.executable, "-m", "safestream.cli", "serve"],
-                env=server_env(data_dir, port),
-                cwd=str(REPO),
-                stdout=log,
-                stderr=log,
-            )
-        try:
-            with trio.fail_after(start_timeout):
-                async with httpx.AsyncClient(base_url=f"http://{HOST}:{port}") as http:
-                    while True:
-                        if process.poll() is not None:
-                            raise RuntimeError(
-                                "server exited early:\n"
-                                + (data_dir / "server.log").read_text()[-3000:]
-                            )
-                        try:
-                            if (await http.get("/health", timeout=1)).status_code == 200:
-                                break
-                        except httpx.HTTPError:
-                            pass
-                        await trio.sleep(0.2)
-            yield ServerProcess(port, process.pid)
-        finally:
-            with trio.CancelScope(shield=True):
-                if process.returncode is None:
-                    process.send_signal(signal.SIGINT)
-                    with trio.move_on_after(20):
-                        await process.wait()
-                    if process.returncode is None:
-                        process.kill()
-                        await process.wait()
-
-
-async def login(base_url: str, username: str, password: str) -> str:
-    async with httpx.AsyncClient(base_url=base_url) as http:
-        response = await http.post(
-            "/auth/login", data={"username": username, "password": password}, timeout=30
-        )
-        response.raise_for_status()
-        return str(response.json()["access_token"])
-
-
-class Run:
-    """Shared state of one benchmark run."""
-
-    def __init__(self, viewers: int, messages: int) -> None:
-        self.tag = uuid.uuid4().hex[:8]
-        self.sent_at: list[float] = [math.nan] * messages
-        self.latencies: list[float] = []
-        self.last_receipt = 0.0
-        self.delivered = 0
-        self.ready = 0
-        self.settled = trio.Event()  # every viewer is ready or has failed
-        self.viewers = viewers
-        self.messages = messages
-        self.closes: Counter[str] = Counter()
-        self.refusals: Counter[str] = Counter()
-        self.received = [0] * viewers  # per viewer: messages of this run received
-        self.failed = 0  # viewers that never got their history frame
-        self.sent = 0
-        self.done = trio.Event()
-
-    def mark_ready(self) -> None:
-        self.ready += 1
-        self._settle()
-
-    def mark_failed(self) -> None:
-        self.failed += 1
-        self._settle()
-
-    def _settle(self) -> None:
-        if self.ready + self.failed == self.viewers:
-            self.settled.set()
-
-    def check_done(self) -> None:
-        if self.sent == self.messages and self.delivered >= self.sent * self.ready:
-            self.done.set()
-
-
-async def authenticate(ws: Any, token: str) -> None:
-    """Send the auth frame and read up to the `history` frame."""
-    await ws.send_message(json.dumps({"type": "auth", "token": token}))
-    while True:
-        frame = json.loads(await ws.get_message())
-        if frame.get("type") == "history":
-            return
-        if frame.get("type") == "error":
-            raise RuntimeError(f"auth refused: {frame}")
-
-
-async def viewer(run: Run, index: int, url: str, token: str, gate: trio.Semaphore) -> None:
-    """One viewer: connect, authenticate, then note the arrival time of every marker."""
-    seen = [False] * run.messages
-    await gate.acquire()  # bounds concurrent handshakes, not connections
-    opening = True
-    try:
-        async with open_socket(url) as ws:
-            await authenticate(ws, token)
-            gate.release()
-            opening = False
-            run.mark_ready()
-            while True:
-                payload = await ws.get_message()
-                now = trio.current_time()
-                # A regex on the raw text is much cheaper than json.loads per frame.
-                match = MARKER.search(payload)
-                if match is None or match.group(1) != run.tag:
-                    continue
-                number = int(match.group(2))
-                if seen[number]:
-                    continue
-                seen[number] = True
-                run.received[index] += 1
-                run.delivered += 1
-                run.latencies.append(now - run.sent_at[number])
-                run.last_receipt = now
-                run.check_done()
-    except ConnectionClosed as exc:
-        run.closes[str(getattr(exc.reason, "code", "?"))] += 1
-    except (HandshakeError, OSError, RuntimeError, trio.TooSlowError) as exc:
-        run.closes[type(exc).__name__] += 1
-    finally:
-        if opening:
-            gate.release()
-            run.mark_failed()
-
-
-async def read_refusals(run: Run, ws: Any) -> None:
-    while True:
-        frame = json.loads(await ws.get_message())
-        if frame.get("type") in ("error", "blocked", "held"):
-            run.refusals[frame.get("code") or frame["type"]] += 1
-
-
-async def sender(
-    run: Run, url: str, token: str, rate: float, lag: list[float], drain: float
-) -> None:
-    """Send the messages on schedule, then wait up to `drain` s for their delivery."""
-    try:
-        async with open_socket(url) as ws:
-            await authenticate(ws, token)
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(read_refusals, run, ws)
-                start = trio.current_time()
-                for number in range(run.messages):
-                    due = start + number / rate
-                    now = trio.current_time()
-                    if due > now:
-                        await trio.sleep(due - now)
-                    lag[0] = max(lag[0], trio.current_time() - due)
-                    text = f"fanout-{run.tag}-{number} hello everyone"
-                    run.sent_at[number] = trio.current_time()
-                    await ws.send_message(json.dumps({"type": "chat", "message": text}))
-                    run.sent = number + 1
-                run.check_done()
-                with trio.move_on_after(drain):
-                    await run.done.wait()
-                nursery.cancel_scope.cancel()
-        return
-    except* ConnectionClosed as group:
-        for exc in group.exceptions:
-            code = getattr(getattr(exc, "reason", None), "code", "?")
-            run.closes[f"sender {code}"] += 1
-    # The sender was closed: what it sent may still reach the viewers.
-    with trio.move_on_after(drain):
-        await run.done.wait()
-
-
-async def run_fanout(
-    port: int,
-    *,
-    viewers: int = 200,
-    messages: int = 20,
-    rate: float = 2.0,
-    seconds: float = 60.0,
-    room: str = "fanout",
-    viewer_user: str = "demo_user",
-    sender_user: str = "chat_viewer",
-    viewer_password: str | None = None,
-    sender_password: str | None = None,
-    drain: float = 10.0,
-    server_pid: int | None = None,
-) -> FanoutResult:
-    """Run one fan-out measurement against the server on 127.0.0.1:`port`."""
-    base = f"http://{HOST}:{port}"
-    run = Run(viewers, messages)
-    lag = [0.0]
-    connect_secs = 0.0
-    cpu_before = (time.process_time(), process_cpu_secs(server_pid))
-    timed_out = True
-    with trio.move_on_after(seconds):
-        viewer_token = await login(base, viewer_user, viewer_password or viewer_user)
-        sender_token = await login(base, sender_user, sender_password or sender_user)
-        ws_base = f"ws://{HOST}:{port}/ws"
-        gate = trio.Semaphore(CONNECT_CONCURRENCY)
-        async with trio.open_nursery() as nursery:
-            t0 = trio.current_time()
-            for index in range(viewers):
-                nursery.start_soon(
-                    viewer, run, index, f"{ws_base}/{viewer_user}?room={room}", viewer_token, gate
-                )
-            # Wait for every viewer's history frame (or its failure).
-            await run.settled.wait()
-            connect_secs = trio.current_time() - t0
-            cpu_before = (time.process_time(), process_cpu_secs(server_pid))
-            if run.ready:
-                url = f"{ws_base}/{sender_user}?room={room}"
-                await sender(run, url, sender_token, rate, lag, drain)
-            timed_out = False
-            nursery.cancel_scope.cancel()
-    client_cpu = time.process_time() - cpu_before[0]
-    server_cpu = process_cpu_secs(server_pid) - cpu_before[1]
-    latencies = sorted(run.latencies)
-    first_send = next((t for t in run.sent_at if not math.isnan(t)), math.nan)
-    duration = run.last_receipt - first_send if run.delivered else 0.0
-    expected = run.sent * run.ready
-    return FanoutResult(
-        viewers=viewers,
-        viewers_ready=run.ready,
-        messages_sent=run.sent,
-        rate=rate,
-        expected=expected,
-        delivered=run.delivered,
-        missing=expected - run.delivered,
-        closes=dict(run.closes),
-        refusals=dict(run.refusals),
-        send_lag_max_ms=round(lag[0] * 1000, 2),
-        connect_secs=round(connect_secs, 2),
-        duration_secs=round(duration, 3),
-        deliveries_per_sec=round(run.delivered / duration, 1) if duration > 0 else 0.0,
-        p50_ms=round(percentile(latencies, 50) * 1000, 2),
-        p95_ms=round(percentile(latencies, 95) * 1000, 2),
-        p99_ms=round(percentile(latencies, 99) * 1000, 2),
-        max_ms=round(latencies[-1] * 1000, 2) if latencies else math.nan,
-        timed_out=timed_out,
-        client_cpu_secs=round(client_cpu, 2),
-        server_cpu_secs=round(server_cpu, 2),
-        server_cpu_us_per_delivery=(
-            round(server_cpu / run.delivered * 1e6, 1) if run.delivered else math.nan
-        ),
-    )
+def _env_pair(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not re.fullmatch(r"[A-Z][A-Z0-9_]*", name):
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--port", type=int, help="a server already running on 127.0.0.1")
-    where.add_argument(
-        "--start-server", action="store_true", help="run `safestream serve` on a free port"
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__[__doc__.index("Modes:") :],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--viewers", type=int, default=200)
-    parser.add_argument("--messages", type=int, default=20)
-    parser.add_argument("--rate", type=float, default=2.0, help="messages per second")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--port", type=_int_list, help="running server(s): 8000 or 8001,8002")
+    where.add_argument("--start-server", action="store_true", help="run `safestream serve`")
+    parser.add_argument("--pid", type=_int_list, help="with --port: server pid(s), for CPU/RSS")
+    parser.add_argument("--processes", type=int, default=1, help="--start-server: nodes")
+    parser.add_argument("--workers", type=int, default=1, help="--start-server: serve --workers")
+    parser.add_argument("--model", default="keyword", help="--start-server: MODERATION_MODEL")
+    parser.add_argument(
+        "--server-env",
+        type=_env_pair,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="--start-server: a setting for the servers (repeat)",
+    )
+    parser.add_argument("--viewers", type=int, default=200, help="viewers in the room")
+    parser.add_argument("--procs", type=int, help="viewer processes (default: 1 per 500)")
+    parser.add_argument("--senders", type=int, default=1, help="sender accounts")
+    sending = parser.add_mutually_exclusive_group()
+    sending.add_argument("--messages", type=int, help="messages in all (default 20)")
+    sending.add_argument("--send-secs", type=float, help="send for this long at --rate")
+    parser.add_argument("--rate", type=float, default=2.0, help="messages per second, all senders")
     parser.add_argument("--seconds", type=float, default=60.0, help="bound on the whole run")
+    parser.add_argument("--drain", type=float, default=10.0, help="wait for deliveries (s)")
+    parser.add_argument("--batched", action="store_true", help="viewers use ?batch=1")
+    parser.add_argument("--overload", action="store_true", help="refusals/4008 are results")
+    parser.add_argument("--memory", type=int, metavar="N", help="RSS of N idle connections")
     parser.add_argument("--room", default="fanout")
     parser.add_argument("--viewer-user", default="demo_user")
-    parser.add_argument("--sender-user", default="chat_viewer")
-    parser.add_argument("--drain", type=float, default=10.0, help="wait for deliveries (s)")
-    parser.add_argument("--pid", type=int, help="with --port: the server's pid, for its CPU time")
+    parser.add_argument("--viewer-password", help="default: the user name (demo accounts)")
+    parser.add_argument("--sender-user", help="one existing account for every sender")
+    parser.add_argument("--sender-password")
+    parser.add_argument("--connect-concurrency", type=int, default=50, help="handshakes at once")
+    parser.add_argument("--profile", metavar="OUT.svg", help="py-spy record the server")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
-    if not (1 <= args.viewers <= 5000 and 1 <= args.messages <= 100_000):
-        parser.error("--viewers must be 1..5000 and --messages 1..100000")
-    if not (0 < args.rate <= 10_000 and 0 < args.seconds <= 600):
-        parser.error("--rate must be in (0, 10000] and --seconds in (0, 600]")
+    args.messages = (
+        math.ceil(args.rate * args.send_secs) if args.send_secs is not None else args.messages or 20
+    )
+    if not (1 <= args.viewers <= MAX_VIEWERS and 1 <= (args.memory or 1) <= MAX_VIEWERS):
+        parser.error(f"--viewers and --memory must be 1..{MAX_VIEWERS}")
+    if not (1 <= args.messages <= 1_000_000 and 1 <= args.senders <= 100):
+        parser.error("--messages must be 1..1000000 and --senders 1..100")
+    if not (0 < args.rate <= MAX_RATE and 0 < args.seconds <= MAX_SECONDS):
+        parser.error(f"--rate must be in (0, {MAX_RATE:g}] and --seconds in (0, {MAX_SECONDS:g}]")
+    if not (1 <= args.processes <= 8 and 1 <= args.workers <= 8 and 1 <= (args.procs or 1) <= 16):
+        parser.error("--processes and --workers must be 1..8, --procs 1..16")
+    if args.pid and not args.port:
+        parser.error("--pid goes with --port (--start-server knows its pids)")
+    if args.memory and not (args.start_server or args.pid):
+        parser.error("--memory needs the server's pid: --start-server or --pid")
+    if args.profile and py_spy() is None:
+        parser.error("--profile needs py-spy (pip install py-spy), which is not installed")
     return args
 
 
-async def amain(args: argparse.Namespace) -> FanoutResult:
+async def amain(args: argparse.Namespace) -> FanoutResult | MemoryResult:
+    deadline = trio.current_time() + args.seconds
     options = {
-        "viewers": args.viewers,
-        "messages": args.messages,
-        "rate": args.rate,
-        "seconds": args.seconds,
+        "procs": args.procs,
         "room": args.room,
         "viewer_user": args.viewer_user,
-        "sender_user": args.sender_user,
-        "drain": args.drain,
+        "viewer_password": args.viewer_password,
+        "connect_concurrency": args.connect_concurrency,
     }
-    if args.start_server:
-        async with start_server() as server:
-            return await run_fanout(server.port, server_pid=server.pid, **options)
-    return await run_fanout(args.port, server_pid=args.pid, **options)
+
+    async def measure(ports: list[int], pids: list[int], env: dict[str, str]) -> Any:
+        left = max(1.0, deadline - trio.current_time())
+        if args.memory:
+            return await run_memory(
+                ports,
+                connections=args.memory,
+                server_pids=pids,
+                seconds=left,
+                server_env=env,
+                **options,
+            )
+        return await run_fanout(
+            ports,
+            viewers=args.viewers,
+            messages=args.messages,
+            rate=args.rate,
+            senders=args.senders,
+            batched=args.batched,
+            overload=args.overload,
+            seconds=left,
+            drain=args.drain,
+            sender_user=args.sender_user,
+            sender_password=args.sender_password,
+            server_pids=pids,
+            profile=args.profile,
+            server_env=env,
+            **options,
+        )
+
+    if not args.start_server:
+        return await measure(args.port, args.pid or [], {})
+    connections = (args.memory or args.viewers) + args.senders + 100
+    async with start_servers(
+        processes=args.processes,
+        workers=args.workers,
+        model=args.model,
+        connections=connections,
+        extra_env=dict(args.server_env),
+        start_timeout=min(60.0, args.seconds),
+    ) as servers:
+        return await measure(servers.ports, servers.pids, servers.env)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; 0 when the result is `ok`, 1 when not, 2 when it could not run
+    (a server that did not start, a refused login or registration)."""
     args = parse_args(argv)
-    result = trio.run(amain, args)
-    if args.json:
-        print(json.dumps(asdict(result)))
-    else:
-        for key, value in asdict(result).items():
-            print(f"{key:>20}: {value}")
+    failure = ""
+    try:
+        result = trio.run(amain, args)
+    except* (httpx.HTTPError, OSError, RuntimeError, trio.TooSlowError) as group:
+        failure = "; ".join(f"{type(exc).__name__}: {exc}" for exc in group.exceptions)
+    if failure:
+        print(f"bench_fanout: cannot run: {failure}", file=sys.stderr)
+        return 2
+    print(as_json(result) if args.json else render(result))
     return 0 if result.ok else 1
 
 
