@@ -117,6 +117,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pid", type=_int_list, help="with --port: server pid(s), for CPU/RSS")
     parser.add_argument("--processes", type=int, default=1, help="--start-server: nodes")
     parser.add_argument("--workers", type=int, default=1, help="--start-server: serve --workers")
+    parser.add_argument(
+        "--shared",
+        action="store_true",
+        help="--start-server: PostgreSQL and Redis even for one node (to compare with several)",
+    )
     parser.add_argument("--model", default="keyword", help="--start-server: MODERATION_MODEL")
     parser.add_argument(
         "--server-env",
@@ -212,6 +217,7 @@ async def amain(args: argparse.Namespace) -> FanoutResult | MemoryResult:
     async with start_servers(
         processes=args.processes,
         workers=args.workers,
+        shared=args.shared,
         model=args.model,
         connections=connections,
         extra_env=dict(args.server_env),

@@ -135,6 +135,7 @@ async def start_servers(
     *,
     processes: int = 1,
     workers: int = 1,
+    shared: bool = False,
     model: str = "keyword",
     connections: int = 5000,
     extra_env: Mapping[str, str] | None = None,
@@ -142,13 +143,15 @@ async def start_servers(
     redis_url: str = REDIS_URL,
     start_timeout: float = START_TIMEOUT_SECS,
 ) -> AsyncIterator[Servers]:
-    """`processes` servers (each `serve --workers workers`), stopped on exit.
+    """`processes` servers (each `serve --workers workers`), stopped on exit. Several
+    nodes, or `shared`, run on PostgreSQL and Redis (so one node can be compared with
+    two on the same storage and broker).
 
     Raises:
         RuntimeError: a server exited during start-up.
         trio.TooSlowError: not up within `start_timeout`.
     """
-    shared = processes > 1 or workers > 1
+    shared = shared or processes > 1 or workers > 1
     tag = secrets.token_hex(4)
     schema = f"bench_{tag}"
     env = bench_env(connections=connections, model=model)
