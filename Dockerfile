@@ -18,8 +18,12 @@ RUN pip wheel --no-deps --wheel-dir /wheels .
 
 FROM python:3.11-slim
 
+# MALLOC_ARENA_MAX=2: glibc gives each thread that allocates its own heap (up to 8 per
+# core) and the model's freed activations stay in every heap that ran it; with 2 the
+# moderation model's memory levels off lower (docs/benchmarks.md, "Model memory").
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    MALLOC_ARENA_MAX=2 \
     PIP_NO_CACHE_DIR=1 \
     SAFESTREAM_MODE=production \
     APP_HOST=0.0.0.0 \

@@ -110,3 +110,22 @@ def test_shipped_chat_model_is_small_and_says_how_it_was_made() -> None:
     assert {"toxicity", "obscene"} <= set(meta["combiner"])
     assert meta["command"].startswith("python -m safestream.moderation.training.finetune")
     assert "seeds" in meta and "attribution" in meta
+
+
+def test_torch_models_turn_off_onednn_without_changing_scores() -> None:
+    # oneDNN caches a kernel per input shape, and chat batches have many (see configure_torch)
+    import torch
+
+    from safestream.moderation.classifiers.chat_model import ChatModelClassifier
+
+    torch.backends.mkldnn.enabled = True
+    model = ChatModelClassifier(torch_threads=1)
+    assert not torch.backends.mkldnn.enabled
+    texts = ["watch your back", "gg well played everyone", "you are an idiot " * 10]
+    native = model.raw(texts)
+    torch.backends.mkldnn.enabled = True
+    try:
+        onednn = model.raw(texts)
+    finally:
+        torch.backends.mkldnn.enabled = False
+    np.testing.assert_allclose(native, onednn, atol=1e-5)

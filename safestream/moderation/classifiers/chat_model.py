@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from safestream.moderation.classifiers._torch import offline_hf, set_torch_threads
+from safestream.moderation.classifiers._torch import configure_torch, offline_hf
 from safestream.moderation.classifiers._types import (
     CATEGORIES,
     ModelUnavailable,
@@ -174,7 +174,7 @@ class ChatModelClassifier:
             raise ModelUnavailable("the chat model needs 'torch' and 'transformers'") from exc
         from safestream.moderation.classifiers.minilm import default_encoder_dir
 
-        self.torch_threads = set_torch_threads(torch_threads)
+        self.torch_threads = configure_torch(torch_threads)
         base = default_encoder_dir()
         net = build_network(int(self.meta.get("layers", 3)), base)
         own = dict(net.named_parameters())

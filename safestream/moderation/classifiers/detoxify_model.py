@@ -38,7 +38,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from safestream.moderation.classifiers._torch import offline_hf, set_torch_threads
+from safestream.moderation.classifiers._torch import configure_torch, offline_hf
 from safestream.moderation.classifiers._types import (
     CATEGORIES,
     ModelUnavailable,
@@ -105,7 +105,7 @@ class DetoxifyClassifier:
             from detoxify.detoxify import get_model_and_tokenizer
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise ModelUnavailable("Detoxify needs 'torch' and 'detoxify' (extra 'ml')") from exc
-        self.torch_threads = set_torch_threads(torch_threads)
+        self.torch_threads = configure_torch(torch_threads)
         loaded = _load_checkpoint(Path(checkpoint))
         try:
             args = dict(loaded["config"]["arch"]["args"])

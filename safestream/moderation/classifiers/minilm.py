@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from safestream.moderation.classifiers._torch import offline_hf, set_torch_threads
+from safestream.moderation.classifiers._torch import configure_torch, offline_hf
 from safestream.moderation.classifiers._types import (
     CATEGORIES,
     ModelUnavailable,
@@ -84,7 +84,7 @@ class MiniLMEncoder:
             from transformers import AutoModel, AutoTokenizer
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise ModelUnavailable("MiniLM needs 'torch' and 'transformers' (extra 'ml')") from exc
-        self.torch_threads = set_torch_threads(torch_threads)
+        self.torch_threads = configure_torch(torch_threads)
         self._torch = torch
         try:
             self._tokenizer: Any = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
