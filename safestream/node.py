@@ -194,14 +194,20 @@ def load_model(settings: Settings, chat_model: Path | None = None) -> Classifier
     )
 
 
-def _load_for_swap(settings: Settings) -> Callable[[Path], Classifier]:
+def _load_for_swap(
+    settings: Settings, model_fault: ModelFaultSwitch | None
+) -> Callable[[Path], Classifier]:
+    """Loads a retrained or rolled-back model; with fault injection on, the new live model
+    answers to the node's fault switch as the first one did."""
+
     def load(path: Path) -> Classifier:
         if not settings.moderation_model.startswith("default"):
             raise ValueError(
                 f"MODERATION_MODEL={settings.moderation_model!r}: only the default model "
                 "is retrained and swapped"
             )
-        return load_model(settings, path)
+        model = load_model(settings, path)
+        return FaultyModel(model, model_fault) if model_fault is not None else model
 
     return load
 
@@ -242,7 +248,7 @@ def build_tree(parts: NodeParts) -> Supervisor:
         model_dir = settings.model_path
         return ModelTrainer(
             ModelVersions(model_dir),
-            _load_for_swap(settings),
+            _load_for_swap(settings, parts.model_fault),
             read_labels,
             registry.address("moderation"),
             shared_csv=Path(settings.model_train_data) if settings.model_train_data else None,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from safestream import node
 from safestream.moderation.classifiers import KeywordClassifier
 from safestream.moderation.faults import (
     MAX_FAULT_SECS,
@@ -11,6 +14,7 @@ from safestream.moderation.faults import (
     InjectedModelFailure,
     ModelFaultSwitch,
 )
+from safestream.settings import Settings
 
 
 class FakeClock:
@@ -47,3 +51,20 @@ def test_zero_seconds_ends_a_fault_early() -> None:
 def test_seconds_outside_0_to_max_are_refused(seconds: float) -> None:
     with pytest.raises(ValueError, match="seconds must be between"):
         ModelFaultSwitch(FakeClock()).fail_for(seconds)
+
+
+def test_a_model_swapped_in_later_answers_to_the_same_switch(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A retrained or rolled-back model replaces the first one: fault injection must keep
+    # reaching the live model (node._load_for_swap wraps it as NodeParts wraps the first).
+    monkeypatch.setattr(node, "load_model", lambda settings, path: KeywordClassifier())
+    settings = Settings(mode="demo", jwt_secret_key="k" * 40, data_dir=str(tmp_path))
+    clock = FakeClock()
+    switch = ModelFaultSwitch(clock)
+    swapped = node._load_for_swap(settings, switch)(tmp_path / "v2")
+    switch.fail_for(5.0)
+    with pytest.raises(InjectedModelFailure):
+        swapped.predict(["gg"])
+    without = node._load_for_swap(settings, None)(tmp_path / "v2")
+    assert isinstance(without, KeywordClassifier)
