@@ -23,6 +23,7 @@ from dashboard.whatif import why_text
 __all__ = [
     "HIDDEN_COLUMNS",
     "MESSAGE_COLUMNS",
+    "MESSAGE_DTYPES",
     "STATUS_COLOURS",
     "MetricsHistory",
     "audit_frame",
@@ -60,6 +61,11 @@ MESSAGE_COLUMNS = [
     "status",
     "seq",
 ]
+# The column types that do not follow from the rows. Panel gives a Tabulator column its
+# sorter from its dtype, and the page rebuilds a table whose columns changed, dropping
+# the data that reaches it meanwhile: so an empty frame has the types of a full one (an
+# empty `seq` column would be `object`, a full one `int64`). `Int64` keeps a missing seq.
+MESSAGE_DTYPES: dict[str, str | type] = {"score": float, "toxic": bool, "seq": "Int64"}
 # Kept with each message but not shown as columns: scores per category (the score
 # chart), the decision's why (the why pane) and the text as sent (masked in `message`).
 HIDDEN_COLUMNS = ["scores", "why", "original"]
@@ -238,7 +244,7 @@ def messages_frame(messages: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         record["original"] = str(msg.get("original") or msg.get("message") or "")
         records.append(record)
     df = pd.DataFrame(records, columns=[*MESSAGE_COLUMNS, *HIDDEN_COLUMNS])
-    return df.astype({"score": float, "toxic": bool})
+    return df.astype(MESSAGE_DTYPES)
 
 
 def merge_messages(current: pd.DataFrame, new: pd.DataFrame, limit: int = 500) -> pd.DataFrame:

@@ -172,7 +172,7 @@ class HeldView:
     def __init__(self, api: ApiFactory, say: Say) -> None:
         self.api, self.say = api, say
         self.table = pn.widgets.Tabulator(
-            pd.DataFrame(columns=MESSAGE_COLUMNS),
+            messages_frame([])[MESSAGE_COLUMNS],
             buttons={"approve": "Approve", "reject": "Reject"},
             formatters={c: PLAIN for c in ("message", "user", "room", "action", "status", "rule")},
             height=400,

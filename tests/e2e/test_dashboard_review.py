@@ -54,12 +54,6 @@ def button(row: Any, label: str) -> Any:
     return row.get_by_role("gridcell", name=label, exact=True)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known race, noted on issue 15: the hold queue sometimes misses the second of "
-    "two held messages sent 70 ms apart for 20 s (about half the runs after the what-if "
-    "merge); the rest of the test holds whenever it gets past that point",
-)
 def test_policy_editor_applies_a_new_band_and_the_hold_queue_approves_and_rejects(
     app_server: Any, dashboard: DashboardProcess, chromium: Any
 ) -> None:
