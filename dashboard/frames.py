@@ -318,6 +318,9 @@ def gifters_frame(top: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
 
 
 AUDIT_COLUMNS = ["id", "created_at", "actor", "action", "target", "room", "reason", "duration_secs"]
+# As for messages: the same column types with rows or without, so the table's first
+# rows change only its data (see MESSAGE_DTYPES).
+AUDIT_DTYPES: dict[str, str | type] = {"id": "Int64", "duration_secs": "Float64"}
 
 
 def audit_frame(actions: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -325,7 +328,8 @@ def audit_frame(actions: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     df = pd.DataFrame(
         [{col: a.get(col) for col in AUDIT_COLUMNS} for a in actions], columns=AUDIT_COLUMNS
     )
-    return df.sort_values("created_at", ascending=False, kind="stable").reset_index(drop=True)
+    df = df.sort_values("created_at", ascending=False, kind="stable").reset_index(drop=True)
+    return df.astype(AUDIT_DTYPES)
 
 
 def with_why(df: pd.DataFrame, message_id: str, why: Mapping[str, Any]) -> pd.DataFrame:

@@ -16,7 +16,6 @@ import panel as pn
 
 from dashboard.client import ApiClient, ApiError
 from dashboard.frames import (
-    AUDIT_COLUMNS,
     MESSAGE_COLUMNS,
     audit_frame,
     filter_messages,
@@ -251,7 +250,7 @@ class AuditView:
         refresh = pn.widgets.Button(name="Refresh", align="end")
         refresh.on_click(self.reload)
         self.table = pn.widgets.Tabulator(
-            pd.DataFrame(columns=AUDIT_COLUMNS),
+            audit_frame([]),
             page_size=25,
             pagination="local",
             formatters={c: PLAIN for c in ("actor", "action", "target", "room", "reason")},

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from bokeh.document import Document
 
-from dashboard.frames import messages_frame
+from dashboard.frames import audit_frame, messages_frame
 from dashboard.views import HeldView, MessagesView
 
 pytestmark = [
@@ -96,3 +96,11 @@ def test_messages_frame_column_kinds_do_not_depend_on_the_rows() -> None:
     assert kinds(messages_frame([held(2, "a")])) == empty
     assert kinds(messages_frame([held(2, "a"), {**held(3, "b"), "seq": None}])) == empty
     assert empty["seq"] == "i" and empty["score"] == "f" and empty["toxic"] == "b"
+
+
+def test_audit_frame_column_kinds_do_not_depend_on_the_rows() -> None:
+    row = {"id": 4, "created_at": "2026-12-01T10:00:00Z", "actor": "mod", "action": "mute"}
+    empty = kinds(audit_frame([]))
+    assert kinds(audit_frame([row])) == empty
+    assert kinds(audit_frame([{**row, "duration_secs": 60}])) == empty
+    assert empty["id"] == "i" and empty["duration_secs"] == "f"
