@@ -400,7 +400,7 @@ async def serve(
             await serve_listener(
                 app,  # type: ignore[arg-type]
                 hypercorn_config(settings, bind),
-                partial(chat_socket, ctx),
+                partial(chat_socket, ctx) if settings.chat_socket == "own" else None,
                 shutdown_trigger=trigger,
                 task_status=task_status,
             )

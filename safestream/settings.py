@@ -144,6 +144,9 @@ class Settings(BaseSettings):
     room_busy_pipeline_ms: PositiveFloat = 2000.0
     # BATCH_TICK_MS: batched clients get one frame per tick (at most 1000 ms)
     batch_tick_ms: Annotated[float, Field(gt=0.0, le=1000.0)] = 20.0
+    # CHAT_SOCKET: "own" (the node's listener writes pre-framed bytes) or "asgi" (every
+    # chat socket through Hypercorn's ASGI WebSocket: the slower fallback, for comparison)
+    chat_socket: Literal["own", "asgi"] = "own"
     history_size: NonNegativeInt = 50  # HISTORY_SIZE: messages sent on join
     # REPLAY_BUFFER_SIZE: messages kept per room for ?since=
     replay_buffer_size: PositiveInt = 1000

@@ -116,7 +116,7 @@ class _Router:
         config: Config,
         context: WorkerContext,
         state: LifespanState,
-        chat: ChatHandler,
+        chat: ChatHandler | None,
     ) -> None:
         self._app = app
         self._config = config
@@ -138,8 +138,8 @@ class _Router:
                     split = split_head(buffer)
         except (trio.BrokenResourceError, OSError):
             split, buffer = None, b""
-        if split is not None and is_chat_upgrade(split[0]):
-            await self._serve_chat(stream, *split)
+        if split is not None and self._chat is not None and is_chat_upgrade(split[0]):
+            await self._serve_chat(self._chat, stream, *split)
         elif split is not None or len(buffer) > config.h11_max_incomplete_size:
             # Hypercorn answers an oversized head itself.
             state = ConnectionState(self._state.copy())
@@ -147,7 +147,9 @@ class _Router:
         else:  # slow head (the keep-alive cut), or the client left
             await trio.aclose_forcefully(stream)
 
-    async def _serve_chat(self, stream: trio.SocketStream, head: bytes, rest: bytes) -> None:
+    async def _serve_chat(
+        self, chat: ChatHandler, stream: trio.SocketStream, head: bytes, rest: bytes
+    ) -> None:
         try:
             transport = WsprotoTransport.from_head(
                 stream, head, rest, max_message_size=self._config.websocket_max_message_size
@@ -162,7 +164,7 @@ class _Router:
             return
         async with transport:
             try:
-                await self._chat(transport)
+                await chat(transport)
             except TransportClosed:
                 pass  # the client left during the handshake
             except Exception:
@@ -174,12 +176,13 @@ class _Router:
 async def serve(
     app: Framework,
     config: Config,
-    chat: ChatHandler,
+    chat: ChatHandler | None,
     *,
     shutdown_trigger: Callable[[], Awaitable[None]],
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve `app` with Hypercorn and `/ws/...` upgrades with `chat`, until the trigger.
+    """Serve `app` with Hypercorn and `/ws/...` upgrades with `chat` (None: those too go
+    to Hypercorn, i.e. to the app's ASGI WebSocket), until the trigger.
 
     Shutdown: when `shutdown_trigger` returns, the listeners close, Hypercorn's open
     connections are told to finish, and every connection task gets `graceful_timeout`

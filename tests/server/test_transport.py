@@ -18,7 +18,7 @@ import httpx
 import pytest
 import trio
 from rawws import Closed, RawWebSocket, http_exchange, raw_websocket
-from serverkit import Server, make_settings
+from serverkit import Server, make_settings, running_server
 
 from safestream.chat.protocol import SHUTDOWN_REASON, CloseCode, encode
 from safestream.moderation.classifiers import KeywordClassifier
@@ -164,6 +164,23 @@ async def test_fallback_path_still_serves_the_chat(server: Server) -> None:
             if chats:
                 assert chats[0]["message"] == "via hypercorn"
                 break
+
+
+@pytest.mark.parametrize(("chat_socket", "via_hypercorn"), [("own", False), ("asgi", True)])
+async def test_chat_socket_setting_chooses_the_path_and_both_serve_the_chat(
+    tmp_path: Path, chat_socket: str, via_hypercorn: bool
+) -> None:
+    settings = make_settings(tmp_path, chat_socket=chat_socket)
+    async with running_server(settings) as server:
+        token = await server.token("demo_user")
+        async with raw_websocket(server.url, f"/ws/demo_user?room=cs&token={token}") as ws:
+            assert ws.accepted is not None
+            headers = {name.lower() for name, _ in ws.accepted.extra_headers}
+            assert (b"server" in headers) is via_hypercorn  # Hypercorn names itself
+            await next_of(ws, "history")
+            await ws.send_text(json.dumps({"type": "chat", "message": f"via {chat_socket}"}))
+            chat = json.loads(await next_of(ws, "chat"))
+            assert chat["message"] == f"via {chat_socket}"
 
 
 async def test_shutdown_closes_chat_sockets_with_1001(tmp_path: Path) -> None:
