@@ -4,6 +4,7 @@ the other, `/metrics` counts the cluster, and a room outlives its owner's `kill 
 
 from __future__ import annotations
 
+import itertools
 import json
 import secrets
 import signal
@@ -64,12 +65,13 @@ class Viewer:
     def __init__(self, ws: Any) -> None:
         self.ws = ws
 
-    async def next(self, kind: str, wait: float = 10.0) -> dict[str, Any]:
+    async def next(self, *kinds: str, wait: float = 10.0) -> dict[str, Any]:
+        """The next frame of one of `kinds` (others are skipped)."""
         with trio.fail_after(wait):
             while True:
                 frames = json.loads(await self.ws.get_message())
                 for frame in frames if isinstance(frames, list) else [frames]:
-                    if frame["type"] == kind:
+                    if frame["type"] in kinds:
                         return frame  # type: ignore[no-any-return]
 
     async def chat(self, text: str) -> None:
@@ -147,10 +149,20 @@ async def test_cluster_wide_mute_metrics_and_a_room_that_outlives_its_owner(
                     "/api/admin/unmute", json={"username": "chat_viewer", "reason": "test"}
                 )
                 assert unmuted.status_code == 200, unmuted.text
+                # The unmute reached b (bob's line is echoed) before the owner dies: a
+                # kill right after the answer could beat the unmute's broadcast.
+                with trio.fail_after(10):
+                    for attempt in itertools.count():
+                        await bob.chat(f"unmuted? {attempt}")
+                        frame = await bob.next("chat", "error")
+                        while frame["type"] == "chat" and frame["message"] != f"unmuted? {attempt}":
+                            frame = await bob.next("chat", "error")  # an older echo
+                        if frame["type"] == "chat":
+                            break
+                        await trio.sleep(0.2)
                 # The owner dies; b takes "main" over and bob's next message goes through.
                 a.stop(signal.SIGKILL)
                 with trio.fail_after(20):
-                    await trio.sleep(0.5)  # the unmute reached b before a died
                     await bob.chat("after the owner died")
                     while (await bob.next("chat", wait=20))["message"] != "after the owner died":
                         pass  # an echo from before the mute took hold
