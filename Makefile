@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRAS ?= ml,dash,load,broker,dev
 
-.PHONY: install run dashboard test lint typecheck pytest bench soak clean
+.PHONY: install run dashboard test lint typecheck pytest bench bench-delivery soak clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -41,6 +41,12 @@ test: lint typecheck pytest
 bench: install
 	$(PY) load/bench_models.py
 	$(PY) load/bench_fanout.py --start-server --viewers 200 --messages 20 --rate 2 --seconds 60
+
+# The delivery targets of docs/benchmarks.md (T1-T5, 1 vs 2 processes): ~25 minutes, on a
+# quiet machine; needs PostgreSQL and Redis (tests/services.sh) for the multi-process runs.
+bench-delivery: install
+	bash tests/services.sh
+	PY=$(PY) bash load/bench_delivery.sh $${BENCH_OUT:-bench-results}
 
 # Not part of `make test`: 30 minutes of mixed traffic against its own server (default
 # model); writes docs/soak/soak.{csv,png,json}; fails if memory grows after the warm-up.
