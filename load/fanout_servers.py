@@ -266,8 +266,9 @@ def py_spy() -> str | None:
 
 @asynccontextmanager
 async def profiling(pids: list[int], out: str) -> AsyncIterator[list[str]]:
-    """`py-spy record` on each pid (with its subprocesses) while the block runs; one SVG
-    per pid (`out`, then `out` with `-1`, `-2`... before the suffix)."""
+    """`py-spy record` on each pid (with its subprocesses) while the block runs; one file
+    per pid (`out`, then `out` with `-1`, `-2`... before the suffix): a flame graph, or
+    collapsed stacks (py-spy's raw format, one line per stack) when `out` ends in .txt."""
     exe = py_spy()
     if exe is None or not pids:
         yield []
@@ -277,6 +278,8 @@ async def profiling(pids: list[int], out: str) -> AsyncIterator[list[str]]:
     spies = []
     for pid, svg in zip(pids, outs, strict=True):
         command = [exe, "record", "--subprocesses", "-o", svg, "--pid", str(pid)]
+        if svg.endswith(".txt"):
+            command += ["--format", "raw"]
         spies.append(
             await trio.lowlevel.open_process(
                 command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
