@@ -241,6 +241,9 @@ class Connection(Actor):
         socket has refused bytes for `SLOW_CONSUMER_SECS`. A write that is merely slow,
         because the server is too busy to run it, is never cut off: that is the room's
         backlog, answered with `room_busy` to senders, not the viewer's fault."""
+        if self._transport.send_now(frames):
+            return True
+        frames = []  # kept by the transport: the timed write below finishes them
         slow = self._settings.slow_consumer_secs
         while True:
             with trio.move_on_after(slow) as timer:

@@ -121,10 +121,21 @@ class RoomCluster:
                 async with events:
                     async for payload in events:
                         await self._receive_event(payload)
+                        await self._receive_queued(events)
         finally:
             if self.owner:
                 with trio.CancelScope(shield=True), trio.move_on_after(1.0):
                     await link.release()
+
+    async def _receive_queued(self, events: trio.MemoryReceiveChannel[bytes]) -> None:
+        """What is already queued, in one go: a backlog costs one scheduling round, not
+        one per event, and the viewers' writers get its events in one write."""
+        while True:
+            try:
+                payload = events.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel):
+                return
+            await self._receive_event(payload)
 
     async def _keep_lease(self) -> None:
         """Renew the lease while owning; take the room over when its owner is gone; after

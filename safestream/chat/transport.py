@@ -51,6 +51,16 @@ class WebSocketTransport(Protocol):
         """The next message's payload. Raises TransportClosed when the peer is gone."""
         ...
 
+    def send_now(self, frames: Sequence[bytes]) -> bool:
+        """Write finished frames without waiting, if the socket takes them all at once.
+
+        Returns True when everything is written; False when the caller must finish with
+        `send_frames([])` (the frames, or what the socket did not take, are kept and go
+        out first). The common case of a fan-out write costs no scheduling round and no
+        timeout scope this way. Raises TransportClosed when the peer is gone.
+        """
+        ...
+
     async def send_frames(self, frames: Sequence[bytes]) -> None:
         """Write finished frames (`wsframes`) in order, in one write.
 

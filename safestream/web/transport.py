@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 from urllib.parse import parse_qs
@@ -75,6 +76,7 @@ class AsgiTransport:
         self._send = send
         self._closed = False
         self._sending_since: float | None = None
+        self._pending: deque[bytes] = deque()
         self.batched = False
         self.query: dict[str, str] = parse_query(scope.get("query_string", b"").decode("latin-1"))
         self.headers: dict[str, str] = {
@@ -124,19 +126,29 @@ class AsgiTransport:
         # counts as stalled since it began (the fallback cannot tell the two apart).
         return self._sending_since
 
+    def send_now(self, frames: Sequence[bytes]) -> bool:
+        # An ASGI send is always awaited: keep the frames for send_frames.
+        if self._closed:
+            raise TransportClosed(1000)
+        self._pending.extend(frames)
+        return False
+
     async def send_frames(self, frames: Sequence[bytes]) -> None:
-        # Hypercorn shields its socket writes, so a cancelled send never splits a frame.
+        # Hypercorn shields its socket writes, so a cancelled send never splits a frame;
+        # a frame leaves `_pending` once sent, so a cancelled call loses nothing.
+        self._pending.extend(frames)
         if self._sending_since is None:
             self._sending_since = trio.current_time()
-        for frame in frames:
+        while self._pending:
             if self._closed:
                 raise TransportClosed(1000)
-            text = frame_payload(frame).decode("utf-8")
+            text = frame_payload(self._pending[0]).decode("utf-8")
             try:
                 await self._send({"type": "websocket.send", "text": text})
             except OSError as exc:
                 self._closed = True
                 raise TransportClosed(1006) from exc
+            self._pending.popleft()
         self._sending_since = None
 
     async def close(self, code: int, reason: str) -> None:

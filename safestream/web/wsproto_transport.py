@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from urllib.parse import unquote
@@ -75,6 +76,7 @@ class WsprotoTransport:
     ) -> None:
         self.batched = False
         self._stream = stream
+        self._fd = stream.socket.fileno()
         self._handshake: WSConnection | None = ws  # dropped once accepted (with its h11 state)
         self._ws = Connection(ConnectionType.SERVER)  # replaced by the accepted connection
         self._subprotocols = list(request.subprotocols)
@@ -213,6 +215,29 @@ class WsprotoTransport:
                     await self._send_close(1000 if code in (1005, 1006) else code, reason or "")
                 raise TransportClosed(code)
         return None
+
+    def send_now(self, frames: Sequence[bytes]) -> bool:
+        if self._close_sent or self._broken:
+            raise TransportClosed(1000)
+        data = b"".join(frames)
+        if self._unsent or self._send_lock.locked():
+            self._unsent += data  # a write is under way or behind: send_frames finishes
+            return False
+        try:
+            # The raw non-blocking write: Trio's socket `send` would add a scheduling
+            # round and a context manager to each of the fan-out's writes.
+            sent = os.write(self._fd, data)
+        except BlockingIOError:
+            sent = 0
+        except OSError as exc:
+            self._broken = True
+            raise TransportClosed(1006) from exc
+        if sent == len(data):
+            return True
+        self._unsent = data[sent:]
+        if self._stalled_since is None:
+            self._stalled_since = trio.current_time()  # the send buffer is full
+        return False
 
     async def send_frames(self, frames: Sequence[bytes]) -> None:
         if self._close_sent or self._broken:

@@ -32,7 +32,7 @@ class FakeTransport:
         self.peer_stalls = peer_stalls
         self.stalled_since: float | None = None
         self._unsent: list[bytes] = []
-        self._done_at = 0.0
+        self._done_at: float | None = None
         self.writes: list[list[Any]] = []  # per write: the payloads of its frames
         self.write_times: list[float] = []
         self._incoming_send, self._incoming = trio.open_memory_channel[str](100)
@@ -57,7 +57,7 @@ class FakeTransport:
     async def send_frames(self, frames: Sequence[bytes]) -> None:
         # Like the real transport: what a cancelled write did not send goes out first,
         # and a write resumed after a cancel ends when the first attempt would have.
-        if not self._unsent:
+        if self._done_at is None:
             self._done_at = trio.current_time() + self.send_delay
         self._unsent.extend(frames)
         if self.send_delay:
@@ -65,6 +65,17 @@ class FakeTransport:
                 self.stalled_since = trio.current_time()
             await trio.sleep_until(self._done_at)
             self.stalled_since = None
+        self._done_at = None
+        self._record()
+
+    def send_now(self, frames: Sequence[bytes]) -> bool:
+        self._unsent.extend(frames)
+        if self.send_delay or self._done_at is not None:
+            return False  # a slow write: send_frames finishes it
+        self._record()
+        return True
+
+    def _record(self) -> None:
         frames, self._unsent = self._unsent, []
         payloads = [json.loads(frame_payload(frame)) for frame in frames]
         self.writes.append(payloads)

@@ -124,3 +124,40 @@ async def test_the_transport_says_since_when_the_peer_stopped_taking_bytes(
             await trio.testing.wait_all_tasks_blocked()
             nursery.cancel_scope.cancel()
         assert received > 101 * len(frame)  # every frame (and the 101 answer) arrived
+
+
+async def test_send_now_writes_at_once_or_keeps_the_rest_for_send_frames_in_order(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, client_ws, transport = small_socket_pair()
+    frames = [event_frame({"type": "chat", "message": f"{n} " + "x" * 1000}) for n in range(60)]
+    async with client, transport:
+        await transport.accept()
+        assert transport.send_now(frames[:1])  # room in the buffers: written, no waiting
+        assert transport.stalled_since is None
+        start = trio.current_time()
+        assert not transport.send_now(frames[1:30])  # more than the buffers take
+        assert transport.stalled_since == start
+        assert not transport.send_now(frames[30:])  # queued behind the rest, not written
+        texts: list[str] = []
+
+        async def reader() -> None:
+            partial: list[str] = []
+            while chunk := await client.receive_some(65536):
+                client_ws.receive_data(chunk)
+                for event in client_ws.events():
+                    if isinstance(event, TextMessage):
+                        partial.append(event.data)
+                        if event.message_finished:
+                            texts.append("".join(partial))
+                            partial.clear()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(reader)
+            await transport.send_frames([])  # finishes what send_now kept
+            assert transport.stalled_since is None
+            assert transport.send_now(frames[:1])  # and the fast path is back
+            await trio.testing.wait_all_tasks_blocked()
+            nursery.cancel_scope.cancel()
+        messages = [json.loads(text)["message"].split()[0] for text in texts]
+        assert messages == [str(n) for n in range(60)] + ["0"]
