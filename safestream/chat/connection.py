@@ -58,7 +58,7 @@ from safestream.chat.room_supervisor import (
     ShuttingDown,
     open_room,
 )
-from safestream.chat.transport import TransportClosed, WebSocketTransport
+from safestream.chat.transport import SendNow, TransportClosed, WebSocketTransport
 from safestream.chat.wsframes import batch_frame, event_frame
 from safestream.metrics import Metrics
 from safestream.settings import Settings
@@ -110,12 +110,14 @@ class Connection(Actor):
             settings.connection_outbox_size,
             limit=settings.connection_outbox_limit,
             stalled=lambda: transport.stalled_since is not None,
+            # One-event clients get a room's frames written straight to their socket;
+            # a batched client's events wait for its tick.
+            write_now=None if transport.batched else transport.send_now,
         )
         self._bucket = TokenBucket(
             rate=settings.messages_per_second, burst=settings.message_burst, now=trio.current_time()
         )
         self._received = 0
-        self._sent = 0
 
     def child_spec(self) -> ChildSpec:
         return ChildSpec(
@@ -226,7 +228,6 @@ class Connection(Actor):
             while frames := await self._outbox.next_batch(limit, linger=linger):
                 if not await self._write([batch_frame(frames)] if batched else frames):
                     break
-                self._sent += len(frames)
             request = self._outbox.close_request
             with trio.move_on_after(CLOSE_TIMEOUT_SECS) as closing:
                 closing.shield = True
@@ -241,9 +242,11 @@ class Connection(Actor):
         socket has refused bytes for `SLOW_CONSUMER_SECS`. A write that is merely slow,
         because the server is too busy to run it, is never cut off: that is the room's
         backlog, answered with `room_busy` to senders, not the viewer's fault."""
-        if self._transport.send_now(frames):
-            return True
-        frames = []  # kept by the transport: the timed write below finishes them
+        match self._transport.send_now(frames):
+            case SendNow.WRITTEN:
+                return True
+            case SendNow.KEPT:
+                frames = []  # the timed write below finishes what the transport kept
         slow = self._settings.slow_consumer_secs
         while True:
             with trio.move_on_after(slow) as timer:
@@ -268,7 +271,7 @@ class Connection(Actor):
             "shed": stats.shed,
             "stalled": self._transport.stalled_since is not None,
             "received": self._received,
-            "sent": self._sent,
+            "sent": stats.offered - stats.depth,  # written, or handed to the socket
         }
 
 

@@ -16,6 +16,11 @@ is non-blocking, and what happens when the outbox fills depends on who is behind
 Optional frames (presence counts, gift animations) are shed first: once `shed_at` frames
 are queued they are dropped (and counted), never the chat.
 
+With `write_now` (a one-event client's transport), a frame offered to an empty outbox is
+written by the offering task itself, straight to the socket, when the socket takes it:
+a room's fan-out then costs one system call per viewer and wakes no writer task. Only
+what the socket does not take, and what comes after it, waits for the writer.
+
 Example:
     box = Outbox(capacity=2)
     box.offer(event_frame({"type": "pong"}))
@@ -25,14 +30,19 @@ Example:
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import trio
 
 from safestream.chat.protocol import CloseCode
+from safestream.chat.transport import SendNow, TransportClosed
 
-__all__ = ["CloseRequest", "Outbox", "OutboxStatistics"]
+__all__ = ["WRITE_PENDING", "CloseRequest", "Outbox", "OutboxStatistics"]
+
+# Queued in place of a frame the transport kept part of: the writer's next write finishes
+# it (`send_frames` of nothing writes what the transport kept).
+WRITE_PENDING = b""
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,7 @@ class Outbox:
         *,
         limit: int | None = None,
         stalled: Callable[[], bool] = lambda: True,
+        write_now: Callable[[Sequence[bytes]], SendNow] | None = None,
     ) -> None:
         """
         Args:
@@ -69,6 +80,9 @@ class Outbox:
                 the one behind.
             stalled: whether the viewer's socket refuses more bytes right now (by default
                 always, so a full outbox closes as if the viewer were slow).
+            write_now: the transport's `send_now`: a frame offered while nothing is
+                queued is written at once, by the offering task, with no writer woken
+                (see `offer`).
         """
         if capacity < 1:
             raise ValueError("capacity must be >= 1")
@@ -77,6 +91,7 @@ class Outbox:
         self._limit = max(capacity, limit or capacity)
         self._shed_at = max(1, capacity // 2)
         self._stalled = stalled
+        self._write_now = write_now
         self._offered = 0
         self._shed = 0
         self._pending_since: float | None = None
@@ -105,6 +120,19 @@ class Outbox:
         if depth >= self._limit or (depth >= self._capacity and self._stalled()):
             self.close(CloseCode.TOO_SLOW, "too slow: outbox full, reconnect with ?since=")
             return False
+        if not depth and self._write_now is not None:
+            try:
+                sent = self._write_now((frame,))
+            except TransportClosed:
+                self.close(CloseCode.NORMAL, "connection closed")
+                return False
+            if sent is SendNow.WRITTEN:
+                self._offered += 1
+                return True
+            if sent is SendNow.KEPT:
+                # The socket did not take it all: the transport keeps the rest, and this
+                # empty frame tells the writer to finish it (later frames queue behind).
+                frame = WRITE_PENDING
         if not depth:
             self._pending_since = trio.current_time()
         self._frames.append(frame)

@@ -16,10 +16,19 @@ Example:
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from typing import Protocol
 
-__all__ = ["TransportClosed", "WebSocketTransport"]
+__all__ = ["SendNow", "TransportClosed", "WebSocketTransport"]
+
+
+class SendNow(enum.Enum):
+    """What `WebSocketTransport.send_now` did with the frames."""
+
+    WRITTEN = "written"
+    KEPT = "kept"
+    BUSY = "busy"
 
 
 class TransportClosed(Exception):
@@ -51,13 +60,14 @@ class WebSocketTransport(Protocol):
         """The next message's payload. Raises TransportClosed when the peer is gone."""
         ...
 
-    def send_now(self, frames: Sequence[bytes]) -> bool:
-        """Write finished frames without waiting, if the socket takes them all at once.
+    def send_now(self, frames: Sequence[bytes]) -> SendNow:
+        """Write finished frames without waiting, as far as the socket takes them.
 
-        Returns True when everything is written; False when the caller must finish with
-        `send_frames([])` (the frames, or what the socket did not take, are kept and go
-        out first). The common case of a fan-out write costs no scheduling round and no
-        timeout scope this way. Raises TransportClosed when the peer is gone.
+        Returns WRITTEN (all of it), KEPT (the socket took part or none: the rest is
+        kept and goes out first with the next `send_frames`) or BUSY (a write is under
+        way: nothing was taken, send them later). The common case of a fan-out write
+        costs no scheduling round and no timeout scope this way. Raises TransportClosed
+        when the peer is gone.
         """
         ...
 

@@ -32,7 +32,7 @@ from urllib.parse import parse_qs
 
 import trio
 
-from safestream.chat.transport import TransportClosed, WebSocketTransport
+from safestream.chat.transport import SendNow, TransportClosed, WebSocketTransport
 from safestream.chat.wsframes import frame_payload
 
 __all__ = ["AsgiTransport", "WebSocketUpgrade", "parse_query"]
@@ -126,12 +126,11 @@ class AsgiTransport:
         # counts as stalled since it began (the fallback cannot tell the two apart).
         return self._sending_since
 
-    def send_now(self, frames: Sequence[bytes]) -> bool:
-        # An ASGI send is always awaited: keep the frames for send_frames.
+    def send_now(self, frames: Sequence[bytes]) -> SendNow:
+        # An ASGI send is always awaited.
         if self._closed:
             raise TransportClosed(1000)
-        self._pending.extend(frames)
-        return False
+        return SendNow.BUSY
 
     async def send_frames(self, frames: Sequence[bytes]) -> None:
         # Hypercorn shields its socket writes, so a cancelled send never splits a frame;

@@ -43,7 +43,7 @@ from wsproto.events import (
 )
 from wsproto.utilities import RemoteProtocolError
 
-from safestream.chat.transport import TransportClosed
+from safestream.chat.transport import SendNow, TransportClosed
 from safestream.chat.wsframes import close_frame
 from safestream.web.transport import parse_query
 
@@ -216,13 +216,15 @@ class WsprotoTransport:
                 raise TransportClosed(code)
         return None
 
-    def send_now(self, frames: Sequence[bytes]) -> bool:
+    def send_now(self, frames: Sequence[bytes]) -> SendNow:
         if self._close_sent or self._broken:
             raise TransportClosed(1000)
+        if self._send_lock.locked():
+            return SendNow.BUSY  # `_write` owns `_unsent` until it is done
         data = b"".join(frames)
-        if self._unsent or self._send_lock.locked():
-            self._unsent += data  # a write is under way or behind: send_frames finishes
-            return False
+        if self._unsent:
+            self._unsent += data  # behind an unfinished write: send_frames finishes both
+            return SendNow.KEPT
         try:
             # The raw non-blocking write: Trio's socket `send` would add a scheduling
             # round and a context manager to each of the fan-out's writes.
@@ -233,11 +235,11 @@ class WsprotoTransport:
             self._broken = True
             raise TransportClosed(1006) from exc
         if sent == len(data):
-            return True
+            return SendNow.WRITTEN
         self._unsent = data[sent:]
         if self._stalled_since is None:
             self._stalled_since = trio.current_time()  # the send buffer is full
-        return False
+        return SendNow.KEPT
 
     async def send_frames(self, frames: Sequence[bytes]) -> None:
         if self._close_sent or self._broken:
@@ -321,5 +323,6 @@ class WsprotoTransport:
                     if not data:
                         break
                     self._ws.receive_data(data)
+        self._broken = True  # no write after this: the descriptor may be reused
         with trio.CancelScope(shield=True):
             await self._stream.aclose()

@@ -16,7 +16,7 @@ from actors import Crash, start_child, which_children
 from safestream.chat.connection import Connection, Identity, serve_connection
 from safestream.chat.protocol import SHUTDOWN_REASON, CloseCode
 from safestream.chat.room_messages import RoomInfo
-from safestream.chat.transport import TransportClosed
+from safestream.chat.transport import SendNow, TransportClosed
 from safestream.chat.wsframes import frame_payload
 
 
@@ -68,16 +68,18 @@ class FakeTransport:
         self._done_at = None
         self._record()
 
-    def send_now(self, frames: Sequence[bytes]) -> bool:
+    def send_now(self, frames: Sequence[bytes]) -> SendNow:
+        if self._done_at is not None:
+            return SendNow.BUSY
         self._unsent.extend(frames)
-        if self.send_delay or self._done_at is not None:
-            return False  # a slow write: send_frames finishes it
+        if self.send_delay:
+            return SendNow.KEPT  # a slow write: send_frames finishes it
         self._record()
-        return True
+        return SendNow.WRITTEN
 
     def _record(self) -> None:
         frames, self._unsent = self._unsent, []
-        payloads = [json.loads(frame_payload(frame)) for frame in frames]
+        payloads = [json.loads(frame_payload(frame)) for frame in frames if frame]
         self.writes.append(payloads)
         self.write_times.append(trio.current_time())
         for payload in payloads:
@@ -238,10 +240,18 @@ async def test_frames_queued_together_go_out_in_one_write(
     tmp_path: Path, autojump_clock: trio.testing.MockClock
 ) -> None:
     async with open_node(tmp_path) as node:
-        transport = FakeTransport()
-        await connect(node, transport)
-        # The room queues history and presence in one step: the writer sends both at once.
-        assert [frame["type"] for frame in transport.writes[0]] == ["history", "presence"]
+        # The socket is free: the room writes each frame itself, at once.
+        free = FakeTransport()
+        await connect(node, free)
+        assert [[frame["type"] for frame in write] for write in free.writes] == [
+            ["history"],
+            ["presence"],
+        ]
+        # A write under way (0.5 s): what the room offers meanwhile queues, and the
+        # writer sends it all in one write.
+        busy = FakeTransport(send_delay=0.5, peer_stalls=False)
+        await connect(node, busy, user="bob")
+        assert [frame["type"] for frame in busy.writes[0]] == ["history", "presence"]
 
 
 async def test_batched_client_gets_one_array_per_tick_and_loses_nothing(

@@ -8,6 +8,7 @@ import socket
 from pathlib import Path
 
 import trio
+import trio.lowlevel
 import trio.testing
 from appkit import open_node
 from wsproto import ConnectionType, WSConnection
@@ -18,6 +19,7 @@ from actors import start_child
 from safestream.chat.connection import Connection, Identity
 from safestream.chat.protocol import CloseCode
 from safestream.chat.room_messages import RoomInfo
+from safestream.chat.transport import SendNow
 from safestream.chat.wsframes import event_frame
 from safestream.web.wsproto_transport import WsprotoTransport
 
@@ -133,12 +135,12 @@ async def test_send_now_writes_at_once_or_keeps_the_rest_for_send_frames_in_orde
     frames = [event_frame({"type": "chat", "message": f"{n} " + "x" * 1000}) for n in range(60)]
     async with client, transport:
         await transport.accept()
-        assert transport.send_now(frames[:1])  # room in the buffers: written, no waiting
+        assert transport.send_now(frames[:1]) is SendNow.WRITTEN  # no waiting
         assert transport.stalled_since is None
         start = trio.current_time()
-        assert not transport.send_now(frames[1:30])  # more than the buffers take
+        assert transport.send_now(frames[1:30]) is SendNow.KEPT  # more than the buffers take
         assert transport.stalled_since == start
-        assert not transport.send_now(frames[30:])  # queued behind the rest, not written
+        assert transport.send_now(frames[30:]) is SendNow.KEPT  # behind the rest, not written
         texts: list[str] = []
 
         async def reader() -> None:
@@ -152,11 +154,20 @@ async def test_send_now_writes_at_once_or_keeps_the_rest_for_send_frames_in_orde
                             texts.append("".join(partial))
                             partial.clear()
 
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(reader)
+        flushed = trio.Event()
+
+        async def flush() -> None:
             await transport.send_frames([])  # finishes what send_now kept
+            flushed.set()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(flush)
+            await trio.testing.wait_all_tasks_blocked()  # the client is not reading
+            assert transport.send_now(frames[:1]) is SendNow.BUSY  # nothing taken
+            nursery.start_soon(reader)
+            await flushed.wait()
             assert transport.stalled_since is None
-            assert transport.send_now(frames[:1])  # and the fast path is back
+            assert transport.send_now(frames[:1]) is SendNow.WRITTEN  # the fast path is back
             await trio.testing.wait_all_tasks_blocked()
             nursery.cancel_scope.cancel()
         messages = [json.loads(text)["message"].split()[0] for text in texts]

@@ -1,11 +1,14 @@
 """A viewer's outbox: bounded, never blocks the room, closes a slow viewer."""
 
+from collections.abc import Sequence
+
 import pytest
 import trio
 import trio.testing
 
-from safestream.chat.outbox import CloseRequest, Outbox
+from safestream.chat.outbox import WRITE_PENDING, CloseRequest, Outbox
 from safestream.chat.protocol import CloseCode
+from safestream.chat.transport import SendNow, TransportClosed
 
 
 async def test_outbox_delivers_in_order_in_batches() -> None:
@@ -144,3 +147,53 @@ async def test_pending_secs_counts_from_the_first_unsent_frame_until_the_writer_
     assert box.pending_secs(trio.current_time()) == trio.current_time() - start
     assert await box.next_batch() == [b"b"]
     assert box.pending_secs(trio.current_time()) == 0.0
+
+
+class Socket:
+    """`write_now` stand-in: takes frames while `room`, keeps them when full, is busy."""
+
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+        self.answer = SendNow.WRITTEN
+
+    def send_now(self, frames: Sequence[bytes]) -> SendNow:
+        if self.answer is SendNow.WRITTEN:
+            self.written.extend(frames)
+        return self.answer
+
+
+async def test_a_frame_offered_to_an_empty_outbox_is_written_at_once_by_the_offerer() -> None:
+    socket = Socket()
+    box = Outbox(capacity=4, stalled=lambda: False, write_now=socket.send_now)
+    assert box.offer(b"a") and box.offer(b"b")
+    assert socket.written == [b"a", b"b"]
+    stats = box.statistics()
+    assert (stats.depth, stats.offered) == (0, 2)
+
+
+async def test_what_the_socket_kept_is_marked_for_the_writer_and_later_frames_wait() -> None:
+    socket = Socket()
+    box = Outbox(capacity=4, stalled=lambda: False, write_now=socket.send_now)
+    socket.answer = SendNow.KEPT
+    assert box.offer(b"a")  # the transport holds (the rest of) it
+    socket.answer = SendNow.WRITTEN
+    assert box.offer(b"b")  # not written ahead of a
+    assert socket.written == []
+    assert await box.next_batch() == [WRITE_PENDING, b"b"]
+
+
+async def test_a_busy_transport_takes_nothing_and_the_frame_is_queued() -> None:
+    socket = Socket()
+    box = Outbox(capacity=4, stalled=lambda: False, write_now=socket.send_now)
+    socket.answer = SendNow.BUSY
+    assert box.offer(b"a")
+    assert await box.next_batch() == [b"a"]
+
+
+async def test_a_peer_gone_during_a_direct_write_closes_the_outbox() -> None:
+    def gone(frames: Sequence[bytes]) -> SendNow:
+        raise TransportClosed(1006)
+
+    box = Outbox(capacity=4, write_now=gone)
+    assert not box.offer(b"a")
+    assert box.close_request is not None and box.close_request.code == CloseCode.NORMAL
