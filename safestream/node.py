@@ -402,6 +402,7 @@ async def serve(
                 hypercorn_config(settings, bind),
                 partial(chat_socket, ctx) if settings.chat_socket == "own" else None,
                 shutdown_trigger=trigger,
+                chat_send_buffer=settings.chat_send_buffer_bytes or None,
                 task_status=task_status,
             )
     finally:

@@ -147,6 +147,9 @@ class Settings(BaseSettings):
     # CHAT_SOCKET: "own" (the node's listener writes pre-framed bytes) or "asgi" (every
     # chat socket through Hypercorn's ASGI WebSocket: the slower fallback, for comparison)
     chat_socket: Literal["own", "asgi"] = "own"
+    # CHAT_SEND_BUFFER_BYTES: each chat socket's kernel send buffer (0: the kernel's
+    # autotuning, which lets one slow viewer's backlog grow to megabytes unseen)
+    chat_send_buffer_bytes: NonNegativeInt = 262_144
     history_size: NonNegativeInt = 50  # HISTORY_SIZE: messages sent on join
     # REPLAY_BUFFER_SIZE: messages kept per room for ?since=
     replay_buffer_size: PositiveInt = 1000

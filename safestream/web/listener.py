@@ -22,8 +22,10 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+import socket
 from collections.abc import Awaitable, Callable
 from functools import partial
 from random import randint
@@ -117,7 +119,9 @@ class _Router:
         context: WorkerContext,
         state: LifespanState,
         chat: ChatHandler | None,
+        send_buffer: int | None = None,
     ) -> None:
+        self._send_buffer = send_buffer
         self._app = app
         self._config = config
         self._context = context
@@ -150,6 +154,11 @@ class _Router:
     async def _serve_chat(
         self, chat: ChatHandler, stream: trio.SocketStream, head: bytes, rest: bytes
     ) -> None:
+        if self._send_buffer is not None:
+            # A fixed send buffer (no autotuning to megabytes): a viewer that stops
+            # reading shows as stalled after this much, and holds no more kernel memory.
+            with contextlib.suppress(OSError):
+                stream.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self._send_buffer)
         try:
             transport = WsprotoTransport.from_head(
                 stream, head, rest, max_message_size=self._config.websocket_max_message_size
@@ -179,10 +188,12 @@ async def serve(
     chat: ChatHandler | None,
     *,
     shutdown_trigger: Callable[[], Awaitable[None]],
+    chat_send_buffer: int | None = None,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve `app` with Hypercorn and `/ws/...` upgrades with `chat` (None: those too go
-    to Hypercorn, i.e. to the app's ASGI WebSocket), until the trigger.
+    to Hypercorn, i.e. to the app's ASGI WebSocket), until the trigger. Chat sockets get
+    a `chat_send_buffer`-byte kernel send buffer when it is given.
 
     Shutdown: when `shutdown_trigger` returns, the listeners close, Hypercorn's open
     connections are told to finish, and every connection task gets `graceful_timeout`
@@ -209,7 +220,7 @@ async def serve(
                 listeners.append(trio.SocketListener(trio.socket.from_stdlib_socket(sock)))
                 binds.append(f"http://{repr_socket_addr(sock.family, sock.getsockname())}")
                 await config.log.info(f"Running on {binds[-1]} (CTRL + C to quit)")
-            router = _Router(wrapped, config, context, lifespan_state, chat)
+            router = _Router(wrapped, config, context, lifespan_state, chat, chat_send_buffer)
             task_status.started(binds)
             try:
                 async with trio.open_nursery() as nursery:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
@@ -109,6 +110,7 @@ async def hello_chat(transport: WsprotoTransport) -> None:
 @asynccontextmanager
 async def listening(
     chat: Callable[[WsprotoTransport], Awaitable[None]] = hello_chat,
+    send_buffer: int | None = None,
 ) -> AsyncIterator[tuple[str, int]]:
     config = Config()
     config.bind = ["127.0.0.1:0"]
@@ -117,7 +119,14 @@ async def listening(
     stop = trio.Event()
     async with trio.open_nursery() as nursery:
         urls = await nursery.start(
-            partial(serve, echo_app, config, chat, shutdown_trigger=stop.wait)
+            partial(
+                serve,
+                echo_app,
+                config,
+                chat,
+                shutdown_trigger=stop.wait,
+                chat_send_buffer=send_buffer,
+            )
         )
         host, port = urls[0].removeprefix("http://").split(":")
         yield host, int(port)
@@ -170,6 +179,27 @@ async def test_a_chat_upgrade_goes_to_the_chat_handler() -> None:
             assert isinstance(events[1], TextMessage)
             assert json.loads(events[1].data) == {"type": "hello", "path": "/ws/ann"}
             assert events[2].code == 1000
+
+
+@pytest.mark.parametrize("send_buffer", [None, 65536])
+async def test_chat_sockets_get_the_configured_send_buffer(send_buffer: int | None) -> None:
+    sizes: list[int] = []
+
+    async def measure(transport: WsprotoTransport) -> None:
+        sizes.append(transport._stream.socket.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF))
+        await hello_chat(transport)
+
+    async with listening(measure, send_buffer) as (host, port):
+        stream = await trio.open_tcp_stream(host, port)
+        async with stream:
+            ws = WSConnection(ConnectionType.CLIENT)
+            await stream.send_all(ws.send(Request(host="x", target="/ws/ann")))
+            while not sizes:
+                await stream.receive_some()
+    if send_buffer is None:
+        assert sizes[0] != 2 * 65536  # the kernel's default
+    else:
+        assert sizes[0] == 2 * send_buffer  # Linux doubles what it is given (bookkeeping)
 
 
 async def test_a_failing_chat_handler_closes_1011_and_the_server_goes_on() -> None:
