@@ -51,6 +51,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import trio
+from soak_traffic import BENIGN, TOXIC  # the soak's own lines
 
 from safestream.moderation.classifiers import Classifier
 from safestream.moderation.occlusion import variants, words_of
@@ -63,18 +64,6 @@ _VOCABULARY = (
     "stupid idiot moron shut up watch your back trash noob i will find you"
 )
 WORDS = _VOCABULARY.split()
-# load/soak_traffic.py's lines
-BENIGN = (
-    "hi everyone",
-    "great stream today",
-    "lol that was close",
-    "what game is this?",
-    "gg",
-    "hello from Lisbon",
-    "this music is nice",
-    "nice shot!",
-)
-TOXIC = ("you are an idiot", "what a stupid play", "shut up moron", "watch your back")
 
 # One model call: its texts and how many chat lines it completes (0: an explanation's).
 Call = tuple[list[str], int]

@@ -15,6 +15,7 @@ from types import ModuleType
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "load" / "model_memory.py"
+sys.path.insert(0, str(SCRIPT.parent))  # its sibling scripts (soak_traffic's lines)
 
 
 def load_tool() -> ModuleType:  # load/ is a folder of scripts, not a package
