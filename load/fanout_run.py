@@ -192,6 +192,17 @@ async def run_fanout(
     return result
 
 
+def add_shard_counts(
+    shards: list[ShardResult], failures: dict[str, int], closes: dict[str, int]
+) -> None:
+    """Add every viewer process's connect failures and close codes to the run's."""
+    for shard in shards:
+        for key, n in shard.failed.items():
+            failures[key] = failures.get(key, 0) + n
+        for key, n in shard.closes.items():
+            closes[key] = closes.get(key, 0) + n
+
+
 def _summarise(
     result: FanoutResult,
     phase: Phase,
@@ -217,11 +228,7 @@ def _summarise(
     result.delivered = sum(shard.delivered for shard in shards)
     result.lost = max(0, result.expected - sum(shard.delivered_open for shard in shards))
     result.out_of_order = sum(shard.out_of_order for shard in shards)
-    for shard in shards:
-        for key, n in shard.failed.items():
-            result.connect_failures[key] = result.connect_failures.get(key, 0) + n
-        for key, n in shard.closes.items():
-            result.closes[key] = result.closes.get(key, 0) + n
+    add_shard_counts(shards, result.connect_failures, result.closes)
     for sender in senders:
         if sender.close is not None:
             result.closes[f"sender {sender.close}"] = (
@@ -308,11 +315,7 @@ async def run_memory(
             finally:
                 marks.close()
         result.ready = sum(shard.ready for shard in shards)
-        for shard in shards:
-            for key, n in shard.failed.items():
-                result.connect_failures[key] = result.connect_failures.get(key, 0) + n
-            for key, n in shard.closes.items():
-                result.closes[key] = result.closes.get(key, 0) + n
+        add_shard_counts(shards, result.connect_failures, result.closes)
         if result.ready:
             result.kb_per_connection = round(
                 (result.rss_after_kb - result.rss_before_kb) / result.ready, 1
