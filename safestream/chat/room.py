@@ -143,9 +143,11 @@ class Room(Actor):
         self._posted = 0
         self._delivered = 0
         # Overload: (seq, accepted at) of posts in the pipeline, the viewers' delivery
-        # lag (seconds, from the load ticker), and the posts refused room_busy.
+        # lag (seconds, measured when a post asks, at most every LOAD_INTERVAL_SECS), and the
+        # posts refused room_busy.
         self._in_pipeline: deque[tuple[int, float]] = deque()
         self._delivery_lag = 0.0
+        self._lag_measured_at = -float("inf")
         self._busy_refusals = 0
         # Across nodes (chat/room_cluster.py): one owner stamps, moderates and stores;
         # the others forward posts to it and deliver what it publishes.
@@ -185,7 +187,6 @@ class Room(Actor):
             nursery.start_soon(self._pipeline)
             nursery.start_soon(self._presence_ticker)
             nursery.start_soon(self._idle_sweeper)
-            nursery.start_soon(self._load_ticker)
             if self._cluster is not None:
                 await nursery.start(self._cluster.run)
             nursery.start_soon(self._close_members_on_drain)
@@ -312,12 +313,12 @@ class Room(Actor):
     def _busy(self, now: float) -> str | None:
         """Why the room takes no post right now, if it is behind: "pipeline" (the oldest
         accepted post has waited ROOM_BUSY_PIPELINE_MS for moderation and storage) or
-        "delivery" (viewers that read have had frames waiting ROOM_BUSY_DELIVERY_MS,
-        measured by the load ticker). Senders are refused; nothing accepted is dropped."""
+        "delivery" (viewers that read have had frames waiting ROOM_BUSY_DELIVERY_MS).
+        Senders are refused; nothing accepted is dropped."""
         settings = self._deps.settings
         if self._pipeline_lag() > settings.room_busy_pipeline_ms / 1000:
             return "pipeline"
-        if self._delivery_lag > settings.room_busy_delivery_ms / 1000:
+        if self._delivery_lag_at(now) > settings.room_busy_delivery_ms / 1000:
             return "delivery"
         return None
 
@@ -507,15 +508,16 @@ class Room(Actor):
                     optional="presence",
                 )
 
-    async def _load_ticker(self) -> None:
-        """Every LOAD_INTERVAL: how far behind delivery is, for `_busy`. The oldest unsent
-        frame of the viewers that read (a viewer whose socket is full is not the room's
-        backlog: it is cut off as too slow instead)."""
-        while True:
-            await trio.sleep(LOAD_INTERVAL_SECS)
-            now = trio.current_time()
+    def _delivery_lag_at(self, now: float) -> float:
+        """How far behind delivery is: the oldest unsent frame of the viewers that read (a
+        viewer whose socket is full is not the room's backlog: it is cut off as too slow
+        instead). A loop over the members, so measured when asked, at most once per
+        LOAD_INTERVAL_SECS; a room nobody posts to measures nothing."""
+        if now - self._lag_measured_at >= LOAD_INTERVAL_SECS:
+            self._lag_measured_at = now
             lags = (m.outbox.pending_secs(now) for m in self._members.values())
             self._delivery_lag = max(lags, default=0.0)
+        return self._delivery_lag
 
     async def _idle_sweeper(self) -> None:
         """Every CLEANUP_INTERVAL: passivate if empty for ROOM_IDLE_SECS."""
@@ -573,7 +575,7 @@ class Room(Actor):
             "delivered": self._delivered,
             "pipeline": self._pipeline_in.statistics().current_buffer_used,
             "pipeline_lag_ms": round(1000 * self._pipeline_lag(), 1),
-            "delivery_lag_ms": round(1000 * self._delivery_lag, 1),
+            "delivery_lag_ms": round(1000 * self._delivery_lag_at(trio.current_time()), 1),
             "busy": self._busy(trio.current_time()),
             "busy_refusals": self._busy_refusals,
             "policy_version": self._policy.version,

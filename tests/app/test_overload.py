@@ -46,7 +46,7 @@ async def test_viewers_behind_on_delivery_make_the_room_refuse_posts_until_caugh
         # The server catches up: everything accepted is there, in order, nothing lost.
         messages = [f["message"] for f in await behind.frames("chat", count=6)]
         assert messages == ["one", "two", "three", "four", "five", "under the limit"]
-        await trio.sleep(0.2)  # the next load tick sees it
+        await trio.sleep(0.2)  # the next measurement (at most every 100 ms) sees it
         await ann.post("accepted again")
         assert (await ann.frame("chat"))["message"] == "accepted again"
         assert behind.outbox.close_request is None
