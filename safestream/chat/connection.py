@@ -2,11 +2,11 @@
 
 The reader parses client frames (sans-IO protocol), applies the per-connection rate
 limit and tells its Room; the writer drains the bounded outbox the Room fills with
-finished frames and writes everything queued in one write (for a batched client, one
-array frame per `BATCH_TICK_MS` tick). A viewer whose socket has refused bytes for
-`SLOW_CONSUMER_SECS` (it stopped reading), or whose outbox overflows while its socket is
-full, is closed with `TOO_SLOW`; a write that is only slow because the server is busy is
-never held against the viewer (see `chat/outbox.py`).
+finished frames and writes everything queued in one write (a batched client's room
+sends it one array frame per `BATCH_TICK_MS` tick, see `chat/tick.py`). A viewer whose
+socket has refused bytes for `SLOW_CONSUMER_SECS` (it stopped reading), or whose outbox
+overflows while its socket is full, is closed with `TOO_SLOW`; a write that is only slow
+because the server is busy is never held against the viewer (see `chat/outbox.py`).
 On a graceful stop (server shutdown) the viewer is closed with `GOING_AWAY`.
 
 A Connection finds its Room by asking the RoomSupervisor (`open_room`); a room that is
@@ -68,6 +68,7 @@ __all__ = ["Connection", "Identity", "serve_connection"]
 CLOSE_TIMEOUT_SECS = 2.0
 JOIN_TIMEOUT_SECS = 10.0
 PONG = event_frame({"type": "pong"})
+BATCHED_PONG = batch_frame([PONG])
 
 
 @dataclass(frozen=True)
@@ -110,9 +111,8 @@ class Connection(Actor):
             settings.connection_outbox_size,
             limit=settings.connection_outbox_limit,
             stalled=lambda: transport.stalled_since is not None,
-            # One-event clients get a room's frames written straight to their socket;
-            # a batched client's events wait for its tick.
-            write_now=None if transport.batched else transport.send_now,
+            # A room's frames go straight to the socket when nothing is queued.
+            write_now=transport.send_now,
         )
         self._bucket = TokenBucket(
             rate=settings.messages_per_second, burst=settings.message_burst, now=trio.current_time()
@@ -139,7 +139,12 @@ class Connection(Actor):
         try:
             room = await open_room(self._rooms, self.room_name, timeout=JOIN_TIMEOUT_SECS)
             joined = Join(
-                self.conn_id, self.identity.user, self.identity.role, self._outbox, self._since
+                self.conn_id,
+                self.identity.user,
+                self.identity.role,
+                self._outbox,
+                self._since,
+                batched=self._transport.batched,
             )
             await room.ask(joined, timeout=JOIN_TIMEOUT_SECS)
         except ShuttingDown:
@@ -210,23 +215,20 @@ class Connection(Actor):
                 except ActorError:
                     self._outbox.close(CloseCode.SERVICE_RESTART, ROOM_RESTART_REASON)
             case PingFrame():
-                self._outbox.offer(PONG)
+                self._outbox.offer(BATCHED_PONG if self._transport.batched else PONG)
             case AuthFrame():
                 self._error("already_authenticated", "this connection is already authenticated")
 
     def _error(self, code: str, detail: str) -> None:
-        self._outbox.offer(event_frame(error_frame(code, detail)))
+        frame = event_frame(error_frame(code, detail))
+        self._outbox.offer(batch_frame([frame]) if self._transport.batched else frame)
 
     async def _writer(self, scope: trio.CancelScope) -> None:
-        settings = self._settings
-        # Batched clients get one array frame per tick; others every queued frame as is.
-        # Either way, one write per batch.
-        batched = self._transport.batched
-        limit = settings.connection_outbox_size if batched else 64
-        linger = settings.batch_tick_ms / 1000 if batched else 0.0
+        # Everything queued goes out in one write (a batched client's frames are already
+        # arrays: its room builds one per tick).
         try:
-            while frames := await self._outbox.next_batch(limit, linger=linger):
-                if not await self._write([batch_frame(frames)] if batched else frames):
+            while frames := await self._outbox.next_batch():
+                if not await self._write(frames):
                     break
             request = self._outbox.close_request
             with trio.move_on_after(CLOSE_TIMEOUT_SECS) as closing:

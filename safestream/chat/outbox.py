@@ -16,7 +16,7 @@ is non-blocking, and what happens when the outbox fills depends on who is behind
 Optional frames (presence counts, gift animations) are shed first: once `shed_at` frames
 are queued they are dropped (and counted), never the chat.
 
-With `write_now` (a one-event client's transport), a frame offered to an empty outbox is
+With `write_now` (the transport's `send_now`), a frame offered to an empty outbox is
 written by the offering task itself, straight to the socket, when the socket takes it:
 a room's fan-out then costs one system call per viewer and wakes no writer task. Only
 what the socket does not take, and what comes after it, waits for the writer.
@@ -97,7 +97,6 @@ class Outbox:
         self._pending_since: float | None = None
         self._close: CloseRequest | None = None
         self._wakeup = trio.Event()
-        self._closing = trio.Event()
 
     def offer(self, frame: bytes, *, optional: bool = False) -> bool:
         """Queue a frame without waiting.
@@ -114,7 +113,7 @@ class Outbox:
         if self._close is not None:
             return False
         depth = len(self._frames)
-        if optional and depth >= self._shed_at:
+        if optional and self.sheds_optional():
             self._shed += 1
             return False
         if depth >= self._limit or (depth >= self._capacity and self._stalled()):
@@ -140,6 +139,10 @@ class Outbox:
         self._wakeup.set()
         return True
 
+    def sheds_optional(self) -> bool:
+        """Whether optional frames are shed now: `shed_at` frames are queued."""
+        return len(self._frames) >= self._shed_at
+
     def pending_secs(self, now: float) -> float:
         """How long this outbox has held unsent frames without emptying, when the server
         is the one behind; 0.0 when it is empty or the viewer's socket is full (a slow
@@ -153,20 +156,13 @@ class Outbox:
         if self._close is None:
             self._close = CloseRequest(code, reason[:120])
             self._wakeup.set()
-            self._closing.set()
 
     @property
     def close_request(self) -> CloseRequest | None:
         return self._close
 
-    async def next_batch(self, limit: int = 64, *, linger: float = 0.0) -> list[bytes]:
+    async def next_batch(self, limit: int = 64) -> list[bytes]:
         """Wait for frames and take up to `limit` of them.
-
-        Args:
-            limit: the most frames taken at once.
-            linger: once a frame is there, wait this many seconds more so that the frames
-                of one tick go out together (batched delivery); a close request ends the
-                wait at once.
 
         Returns:
             The frames in order; an empty list once a close is requested and nothing
@@ -175,9 +171,6 @@ class Outbox:
         while not self._frames and self._close is None:
             await self._wakeup.wait()
             self._wakeup = trio.Event()
-        if linger > 0 and self._close is None:
-            with trio.move_on_after(linger):
-                await self._closing.wait()
         batch = [self._frames.popleft() for _ in range(min(limit, len(self._frames)))]
         if not self._frames:
             self._pending_since = None

@@ -71,6 +71,7 @@ from safestream.chat.room_messages import (
 )
 from safestream.chat.rules import PostRules
 from safestream.chat.sanctions import Sanctions
+from safestream.chat.tick import TickFrames
 from safestream.chat.wsframes import event_frame
 from safestream.cluster.actor import BrokerClient
 from safestream.cluster.broker import BrokerUnavailable
@@ -139,6 +140,9 @@ class Room(Actor):
         self._pipeline_out = send
         self._pipeline_drained = trio.Event()
         self._presence_dirty = False
+        # Batched members' frames of the current tick (chat/tick.py), framed once per tick.
+        self._tick = TickFrames()
+        self._tick_started = trio.Event()
         self._idle_since = trio.current_time()
         self._posted = 0
         self._delivered = 0
@@ -186,6 +190,7 @@ class Room(Actor):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._pipeline)
             nursery.start_soon(self._presence_ticker)
+            nursery.start_soon(self._batch_ticker)
             nursery.start_soon(self._idle_sweeper)
             if self._cluster is not None:
                 await nursery.start(self._cluster.run)
@@ -204,6 +209,7 @@ class Room(Actor):
             code, reason = CloseCode.GOING_AWAY, SHUTDOWN_REASON
         else:
             code, reason = CloseCode.SERVICE_RESTART, ROOM_RESTART_REASON
+        self._flush_tick()
         for member in self._members.values():
             member.outbox.close(code, reason)
         self._members.clear()
@@ -241,15 +247,16 @@ class Room(Actor):
         return None
 
     def _join(self, join: Join) -> bool:
-        self._members[join.conn_id] = Member(join.conn_id, join.user, join.role, join.outbox)
+        member = Member(join.conn_id, join.user, join.role, join.outbox, join.batched)
+        self._members[join.conn_id] = member
         self._presence_dirty = True
+        if member.batched:
+            self._tick.joined(member.conn_id)
         history, recovered = self._history_since(join.since)
-        join.outbox.offer(
-            event_frame(history_frame(self.room, history, seq=self.seq, recovered=recovered))
-        )
-        join.outbox.offer(
-            event_frame(presence_frame(self.room, self._room_viewers(), self._viewers()))
-        )
+        history_event = history_frame(self.room, history, seq=self.seq, recovered=recovered)
+        self._send(member, event_frame(history_event))
+        presence = presence_frame(self.room, self._room_viewers(), self._viewers())
+        self._send(member, event_frame(presence))
         return True
 
     def _history_since(self, since: int | None) -> tuple[list[ChatMessage], bool | None]:
@@ -266,7 +273,7 @@ class Room(Actor):
             return
 
         def refuse(frame: dict[str, Any]) -> None:
-            member.outbox.offer(event_frame(frame))
+            self._send(member, event_frame(frame))
 
         if self._cluster is not None and not self._cluster.owner:
             # The owner judges its pipeline; this node's own viewers are judged here.
@@ -433,20 +440,71 @@ class Room(Actor):
                 )
 
     def _fan_out(self, frame: bytes, *, optional: str | None = None) -> None:
-        """Offer `frame` to every member. An `optional` frame (its kind: presence, gift)
-        is shed, and counted, for members that are behind."""
-        shed = 0
+        """Offer `frame` to every one-event member and add it to the batched members'
+        tick. An `optional` frame (its kind: presence, gift) is shed, and counted, for
+        members that are behind."""
+        batched, shed = False, 0
         for member in list(self._members.values()):
-            if member.outbox.offer(frame, optional=optional is not None):
-                continue
-            if member.outbox.close_request is None:
+            if member.batched:
+                batched = True
+            elif not self._offer(member, frame, optional=optional is not None):
                 shed += 1
-                continue
-            if member.outbox.close_request.code == CloseCode.TOO_SLOW:
-                self._deps.metrics.slow_consumers += 1
-            self._remove(member.conn_id)
         if shed and optional is not None:
             self._deps.metrics.shed[optional] += shed
+        if batched:
+            self._start_tick()
+            self._tick.add(frame, optional=optional)
+
+    def _send(self, member: Member, frame: bytes) -> None:
+        """A frame for one member: offered now, or in its place in the batched tick."""
+        if member.batched:
+            self._start_tick()
+            self._tick.add_for(member.conn_id, frame)
+        else:
+            self._offer(member, frame)
+
+    def _offer(self, member: Member, frame: bytes, *, optional: bool = False) -> bool:
+        """Offer `frame` to a member's outbox; a member whose outbox closed leaves.
+        False when an optional frame was shed."""
+        if member.outbox.offer(frame, optional=optional):
+            return True
+        request = member.outbox.close_request
+        if request is None:
+            return not optional
+        if request.code == CloseCode.TOO_SLOW:
+            self._deps.metrics.slow_consumers += 1
+        self._remove(member.conn_id)
+        return True
+
+    def _start_tick(self) -> None:
+        if not self._tick:
+            self._tick_started.set()
+
+    async def _batch_ticker(self) -> None:
+        """Once frames for batched members wait, send them all after `BATCH_TICK_MS`."""
+        tick_secs = self._deps.settings.batch_tick_ms / 1000
+        while True:
+            await self._tick_started.wait()
+            await trio.sleep(tick_secs)
+            self._flush_tick()
+
+    def _flush_tick(self) -> None:
+        """Every batched member gets the tick's array (the same bytes, unless it has
+        frames of its own or is behind and sheds optional events)."""
+        self._tick_started = trio.Event()
+        if not self._tick:
+            return
+        tick = self._tick.take()
+        shed = self._deps.metrics.shed
+        for member in list(self._members.values()):
+            if not member.batched:
+                continue
+            behind = member.outbox.sheds_optional()
+            frame, kinds = tick.frame_for(member.conn_id, shed_optional=behind)
+            for kind in kinds:
+                shed[kind] += 1
+            if frame is not None:
+                self._offer(member, frame)
 
     def tell(self, user: str, frame: dict[str, Any]) -> None:
         """A frame for one user's connections in this room, on every node."""
@@ -455,11 +513,12 @@ class Room(Actor):
             self._link.publish_frame(frame, to=user)
 
     def _to_user(self, user: str, frame: bytes, *, moderators_too: bool = False) -> None:
-        for member in self._members.values():
+        for member in list(self._members.values()):
             if member.user == user or (moderators_too and Role(member.role).allows(Role.MODERATOR)):
-                member.outbox.offer(frame)
+                self._send(member, frame)
 
     def _close_user(self, close: CloseUser) -> int:
+        self._flush_tick()  # what was said to them before (a notice) reaches them first
         closed = [m for m in self._members.values() if m.user == close.user]
         for member in closed:
             member.outbox.close(close.code, close.reason)
@@ -491,6 +550,7 @@ class Room(Actor):
         """Every room closes its members at once when the node drains, so viewers are
         closed in parallel, not one after another by the connections supervisor."""
         await self._deps.draining.wait()
+        self._flush_tick()
         for member in self._members.values():
             member.outbox.close(CloseCode.GOING_AWAY, SHUTDOWN_REASON)
         self._members.clear()

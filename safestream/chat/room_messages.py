@@ -32,6 +32,7 @@ class Member:
     user: str
     role: str
     outbox: Outbox
+    batched: bool = False  # gets one array frame per tick (chat/tick.py)
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Join:
     role: str
     outbox: Outbox
     since: int | None = None
+    batched: bool = False  # the client asked for one array frame per tick
 
     def __post_init__(self) -> None:
         Role(self.role)  # ValueError for an unknown role

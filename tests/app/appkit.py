@@ -101,13 +101,15 @@ class Node:
         capacity: int = 64,
         since: int | None = None,
         reading: bool = False,
+        batched: bool = False,
     ) -> Member:
         """A member whose outbox the test drains. `reading`: its socket takes bytes, so
-        a backlog is the server's (kept, it makes the room busy), not a slow viewer's."""
+        a backlog is the server's (kept, it makes the room busy), not a slow viewer's.
+        `batched`: it gets one array frame per tick."""
         outbox = Outbox(capacity, limit=capacity * 4, stalled=lambda: not reading)
         conn_id = self.next_conn_id()
         ref = await self.room(room)
-        await ref.ask(Join(conn_id, user, role, outbox, since), timeout=5)
+        await ref.ask(Join(conn_id, user, role, outbox, since, batched=batched), timeout=5)
         return Member(conn_id, user, role, outbox, ref)
 
 
@@ -128,9 +130,10 @@ class Member:
         with trio.fail_after(30):
             while len(out) < count:
                 for raw in await self.outbox.next_batch():
-                    frame = json.loads(frame_payload(raw))
-                    if kind is None or frame["type"] == kind:
-                        out.append(frame)
+                    events = json.loads(frame_payload(raw))
+                    for frame in events if isinstance(events, list) else [events]:
+                        if kind is None or frame["type"] == kind:
+                            out.append(frame)
                 closed = self.outbox.close_request is not None and not len(out) >= count
                 if closed and not self.outbox.statistics().depth:
                     raise AssertionError(f"outbox closed: {self.outbox.close_request}")

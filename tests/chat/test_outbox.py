@@ -61,42 +61,6 @@ async def test_writer_waits_until_a_frame_is_offered() -> None:
         assert got == [[b"x"]]
 
 
-async def test_linger_collects_the_frames_of_one_tick(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
-    box = Outbox(capacity=8)
-
-    async def room() -> None:
-        box.offer(b"a")
-        await trio.sleep(0.019)
-        box.offer(b"b")  # inside the tick: same batch
-        await trio.sleep(0.002)
-        box.offer(b"c")  # after it: next batch
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(room)
-        start = trio.current_time()
-        assert await box.next_batch(linger=0.02) == [b"a", b"b"]
-        assert trio.current_time() - start == 0.02
-        assert await box.next_batch(linger=0.02) == [b"c"]
-
-
-async def test_close_ends_the_linger_at_once(autojump_clock: trio.testing.MockClock) -> None:
-    box = Outbox(capacity=8)
-    box.offer(b"a")
-
-    async def kick() -> None:
-        await trio.sleep(0.005)
-        box.close(CloseCode.KICKED, "kicked")
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(kick)
-        start = trio.current_time()
-        assert await box.next_batch(linger=1.0) == [b"a"]
-        assert trio.current_time() - start == 0.005
-    assert await box.next_batch(linger=1.0) == []
-
-
 async def test_a_full_outbox_of_a_reading_viewer_keeps_frames_up_to_the_limit() -> None:
     # The socket takes bytes (the server is the one behind): no close until the limit.
     box = Outbox(capacity=2, limit=4, stalled=lambda: False)
