@@ -486,12 +486,14 @@ class Room(Actor):
         while True:
             await self._tick_started.wait()
             await trio.sleep(tick_secs)
+            # Renewed here only: a flush from elsewhere (a kick, a drain) must not leave
+            # this loop waiting on an event nobody sets any more.
+            self._tick_started = trio.Event()
             self._flush_tick()
 
     def _flush_tick(self) -> None:
         """Every batched member gets the tick's array (the same bytes, unless it has
         frames of its own or is behind and sheds optional events)."""
-        self._tick_started = trio.Event()
         if not self._tick:
             return
         tick = self._tick.take()

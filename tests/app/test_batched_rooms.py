@@ -146,3 +146,17 @@ async def test_a_draining_node_sends_the_pending_tick_then_closes_with_going_awa
         request = ann.outbox.close_request
         assert request is not None
         assert (request.code, request.reason) == (CloseCode.GOING_AWAY, SHUTDOWN_REASON)
+
+
+async def test_batched_members_keep_getting_ticks_after_a_kick_between_ticks(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with open_node(tmp_path, batch_tick_ms=20.0) as node:
+        ann = await node.join("ann", batched=True)
+        await node.join("bob")
+        await ann.frames("presence")
+        room = await node.room()
+        assert await room.ask(CloseUser("bob", CloseCode.KICKED, "kicked"), timeout=5) == 1
+        for text in ("one", "two"):
+            await ann.post(text)
+            assert (await ann.frame("chat"))["message"] == text
