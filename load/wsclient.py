@@ -7,6 +7,10 @@ bytes. It reads from a plain non-blocking socket and parks in
 `recv` per batch of frames rather than a task switch per frame. Pings are answered and a
 close frame is answered and raised as `Closed`; the client never decodes JSON.
 
+A process with hundreds of viewers can instead poll their sockets itself (one `epoll`
+for all, see `load/fanout_viewers.py`) and call `read_now()` on each ready one: what the
+socket holds, parsed, with no task parked or woken per socket per frame.
+
 Cancellation: `receive()`, `send_text()` and `connect()` are Trio checkpoints when they
 wait; `aclose()` may be called at any time (in a cancelled `finally` too) and never
 raises. `receive()` yields to the scheduler at least every
@@ -156,6 +160,47 @@ class RawWebSocket:
             if not chunk:
                 raise Closed(ABNORMAL, "stream ended")
             self._pending = self._parser.feed(chunk)
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    def read_now(self) -> tuple[list[tuple[int, bytes]], Closed | None]:
+        """Everything the socket holds now, without waiting: the data messages, and
+        `Closed` if the server closed or the stream ended after them. Pings and the close
+        are answered with a non-blocking send (a reply the socket cannot take is
+        dropped: the server closes on its own timeout then)."""
+        messages, self._pending = self._pending, []
+        ended = False
+        while True:
+            try:
+                chunk = self._sock.recv(RECV_BYTES)
+            except BlockingIOError:
+                break
+            except OSError:
+                chunk = b""
+            if not chunk:
+                ended = True
+                break
+            messages += self._parser.feed(chunk)
+            if len(chunk) < RECV_BYTES:
+                break  # drained: spare the recv that would only say so
+        data = []
+        for opcode, payload in messages:
+            if opcode < OP_CLOSE:
+                data.append((opcode, payload))
+            elif opcode == OP_PING:
+                self._send_nowait(client_frame(payload, OP_PONG))
+            elif opcode == OP_CLOSE:
+                self._close_frame_due = False
+                self._send_nowait(client_frame(payload[:2], OP_CLOSE))
+                return data, Closed(*parse_close(payload))
+        return data, Closed(ABNORMAL, "stream ended") if ended else None
+
+    def _send_nowait(self, frame: bytes) -> None:
+        try:
+            self._sock.send(frame)
+        except OSError:
+            pass
 
     async def _close_reply(self, payload: bytes) -> None:
         self._close_frame_due = False  # one close frame per connection: aclose sends no other

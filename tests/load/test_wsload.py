@@ -12,6 +12,7 @@ import base64
 import hashlib
 import struct
 import sys
+from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 
@@ -190,9 +191,11 @@ def unmask_client_frames(data: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
     return frames, data
 
 
-async def test_raw_websocket_reads_split_frames_answers_pings_and_reports_the_close() -> None:
-    got_from_client: list[tuple[int, bytes]] = []
-    all_read = trio.Event()
+def scripted_server(
+    got_from_client: list[tuple[int, bytes]], all_read: trio.Event, expect: int
+) -> Callable[[trio.SocketStream], Awaitable[None]]:
+    """A server that accepts the upgrade, dribbles history, chat 1, a ping and chat 2,
+    closes with 4008, and collects `expect` client frames."""
 
     async def server(stream: trio.SocketStream) -> None:
         request = b""
@@ -213,12 +216,19 @@ async def test_raw_websocket_reads_split_frames_answers_pings_and_reports_the_cl
             await trio.lowlevel.checkpoint()
         await stream.send_all(close_frame(4008, "too slow"))
         data = b""
-        while len(got_from_client) < 3:
+        while len(got_from_client) < expect:
             data += await stream.receive_some(4096)
             frames, data = unmask_client_frames(data)
             got_from_client.extend(frames)
         all_read.set()
 
+    return server
+
+
+async def test_raw_websocket_reads_split_frames_answers_pings_and_reports_the_close() -> None:
+    got_from_client: list[tuple[int, bytes]] = []
+    all_read = trio.Event()
+    server = scripted_server(got_from_client, all_read, expect=3)
     async with trio.open_nursery() as nursery:
         (listener,) = await nursery.start(partial(trio.serve_tcp, server, 0, host="127.0.0.1"))
         port = listener.socket.getsockname()[1]
@@ -245,3 +255,28 @@ async def test_raw_websocket_reads_split_frames_answers_pings_and_reports_the_cl
         (OP_CLOSE, struct.pack("!H", 4008)),
         (OP_PONG, b"hi"),
     ]
+
+
+async def test_read_now_gives_what_the_socket_holds_then_the_close_without_waiting() -> None:
+    got_from_client: list[tuple[int, bytes]] = []
+    all_read = trio.Event()
+    server = scripted_server(got_from_client, all_read, expect=2)
+    async with trio.open_nursery() as nursery:
+        (listener,) = await nursery.start(partial(trio.serve_tcp, server, 0, host="127.0.0.1"))
+        port = listener.socket.getsockname()[1]
+        ws = await RawWebSocket.connect("127.0.0.1", port, "/ws/ann")
+        payloads = [payload for _, payload in await ws.receive()]  # the history
+        end = None
+        with trio.fail_after(5):
+            while end is None:
+                await trio.lowlevel.wait_readable(ws.fileno())
+                frames, end = ws.read_now()
+                payloads += [payload for _, payload in frames]
+        await ws.aclose()
+        assert end.code == 4008 and end.reason == "too slow"
+        assert b'"type":"history"' in payloads[0]
+        assert [int(m[1]) for p in payloads for m in marker_pattern(TAG).finditer(p)] == [1, 2]
+        with trio.fail_after(5):
+            await all_read.wait()
+        nursery.cancel_scope.cancel()
+    assert sorted(got_from_client) == [(OP_CLOSE, struct.pack("!H", 4008)), (OP_PONG, b"hi")]
