@@ -43,6 +43,7 @@ __all__ = ["WRITE_PENDING", "CloseRequest", "Outbox", "OutboxStatistics"]
 # Queued in place of a frame the transport kept part of: the writer's next write finishes
 # it (`send_frames` of nothing writes what the transport kept).
 WRITE_PENDING = b""
+TOO_SLOW_REASON = "too slow: outbox full, reconnect with ?since="
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,8 @@ class Outbox:
         """
         if capacity < 1:
             raise ValueError("capacity must be >= 1")
-        self._frames: deque[bytes] = deque()
+        self._queue: deque[tuple[bytes, int]] = deque()  # (bytes to write, frames in them)
+        self._depth = 0  # frames queued
         self._capacity = capacity
         self._limit = max(capacity, limit or capacity)
         self._shed_at = max(1, capacity // 2)
@@ -98,12 +100,13 @@ class Outbox:
         self._close: CloseRequest | None = None
         self._wakeup = trio.Event()
 
-    def offer(self, frame: bytes, *, optional: bool = False) -> bool:
-        """Queue a frame without waiting.
+    def offer(self, frame: bytes, *, optional: bool = False, frames: int = 1) -> bool:
+        """Queue a frame (or `frames` frames written one after the other) without waiting.
 
         Args:
             optional: presence, gifts: dropped (and counted in `shed`) once the outbox
                 holds `shed_at` frames, instead of adding to a backlog.
+            frames: how many frames `frame` holds (a delivered batch goes as one write).
 
         Returns:
             False when the frame was not queued: the outbox is closing, the frame was
@@ -112,12 +115,13 @@ class Outbox:
         """
         if self._close is not None:
             return False
-        depth = len(self._frames)
+        depth = self._depth
         if optional and self.sheds_optional():
             self._shed += 1
             return False
-        if depth >= self._limit or (depth >= self._capacity and self._stalled()):
-            self.close(CloseCode.TOO_SLOW, "too slow: outbox full, reconnect with ?since=")
+        after = depth + frames
+        if after > self._limit or (after > self._capacity and self._stalled()):
+            self.close(CloseCode.TOO_SLOW, TOO_SLOW_REASON)
             return False
         if not depth and self._write_now is not None:
             try:
@@ -126,22 +130,27 @@ class Outbox:
                 self.close(CloseCode.NORMAL, "connection closed")
                 return False
             if sent is SendNow.WRITTEN:
-                self._offered += 1
+                self._offered += frames
                 return True
             if sent is SendNow.KEPT:
                 # The socket did not take it all: the transport keeps the rest, and this
                 # empty frame tells the writer to finish it (later frames queue behind).
                 frame = WRITE_PENDING
+                if frames > self._capacity and self._stalled():
+                    # More than an outbox of frames to a socket that is full now: as if
+                    # they had been offered one by one. The writer flushes, then closes.
+                    self.close(CloseCode.TOO_SLOW, TOO_SLOW_REASON)
         if not depth:
             self._pending_since = trio.current_time()
-        self._frames.append(frame)
-        self._offered += 1
+        self._queue.append((frame, frames))
+        self._depth += frames
+        self._offered += frames
         self._wakeup.set()
         return True
 
     def sheds_optional(self) -> bool:
         """Whether optional frames are shed now: `shed_at` frames are queued."""
-        return len(self._frames) >= self._shed_at
+        return self._depth >= self._shed_at
 
     def pending_secs(self, now: float) -> float:
         """How long this outbox has held unsent frames without emptying, when the server
@@ -162,23 +171,27 @@ class Outbox:
         return self._close
 
     async def next_batch(self, limit: int = 64) -> list[bytes]:
-        """Wait for frames and take up to `limit` of them.
+        """Wait for frames and take up to `limit` offers of them.
 
         Returns:
             The frames in order; an empty list once a close is requested and nothing
             is left to flush. Cancelled while waiting, it takes nothing.
         """
-        while not self._frames and self._close is None:
+        while not self._queue and self._close is None:
             await self._wakeup.wait()
             self._wakeup = trio.Event()
-        batch = [self._frames.popleft() for _ in range(min(limit, len(self._frames)))]
-        if not self._frames:
+        batch = []
+        for _ in range(min(limit, len(self._queue))):
+            data, frames = self._queue.popleft()
+            self._depth -= frames
+            batch.append(data)
+        if not self._queue:
             self._pending_since = None
         return batch
 
     def statistics(self) -> OutboxStatistics:
         return OutboxStatistics(
-            depth=len(self._frames),
+            depth=self._depth,
             capacity=self._capacity,
             offered=self._offered,
             shed=self._shed,

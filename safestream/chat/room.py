@@ -71,7 +71,7 @@ from safestream.chat.room_messages import (
 )
 from safestream.chat.rules import PostRules
 from safestream.chat.sanctions import Sanctions
-from safestream.chat.tick import TickFrames
+from safestream.chat.tick import Tick, TickFrames
 from safestream.chat.wsframes import event_frame
 from safestream.cluster.actor import BrokerClient
 from safestream.cluster.broker import BrokerUnavailable
@@ -143,6 +143,9 @@ class Room(Actor):
         # Batched members' frames of the current tick (chat/tick.py), framed once per tick.
         self._tick = TickFrames()
         self._tick_started = trio.Event()
+        # While the pipeline delivers a batch: one-event members' frames of that batch,
+        # written with one write per member at its end (`_deliver_together`).
+        self._burst: TickFrames | None = None
         self._idle_since = trio.current_time()
         self._posted = 0
         self._delivered = 0
@@ -419,6 +422,14 @@ class Room(Actor):
 
     def deliver_here(self, messages: list[ChatMessage]) -> None:
         """Fan out visible messages; tell authors (and moderators) about the rest."""
+        if len(messages) > 1:
+            self._burst = TickFrames()
+        try:
+            self._deliver_each(messages)
+        finally:
+            self._deliver_together()
+
+    def _deliver_each(self, messages: list[ChatMessage]) -> None:
         for message in messages:
             if message.status == MessageStatus.VISIBLE:
                 self._replay.append(message)
@@ -447,26 +458,44 @@ class Room(Actor):
         for member in list(self._members.values()):
             if member.batched:
                 batched = True
-            elif not self._offer(member, frame, optional=optional is not None):
+            elif self._burst is None and not self._offer(
+                member, frame, optional=optional is not None
+            ):
                 shed += 1
         if shed and optional is not None:
             self._deps.metrics.shed[optional] += shed
+        if self._burst is not None:  # one-event members get it at the batch's end
+            self._burst.add(frame, optional=optional)
         if batched:
             self._start_tick()
             self._tick.add(frame, optional=optional)
 
     def _send(self, member: Member, frame: bytes) -> None:
-        """A frame for one member: offered now, or in its place in the batched tick."""
+        """A frame for one member: offered now, or in its place in the batched tick (or
+        in the batch being delivered)."""
         if member.batched:
             self._start_tick()
             self._tick.add_for(member.conn_id, frame)
+        elif self._burst is not None:
+            self._burst.add_for(member.conn_id, frame)
         else:
             self._offer(member, frame)
 
-    def _offer(self, member: Member, frame: bytes, *, optional: bool = False) -> bool:
-        """Offer `frame` to a member's outbox; a member whose outbox closed leaves.
-        False when an optional frame was shed."""
-        if member.outbox.offer(frame, optional=optional):
+    def _deliver_together(self) -> None:
+        """The end of a delivered batch: every one-event member gets the batch's frames
+        in one write (the same joined bytes, unless it has frames of its own), so a
+        backlog delivered at once costs one system call per viewer, not one per event."""
+        burst, self._burst = self._burst, None
+        if not burst:
+            return
+        self._offer_each(burst.take(), batched=False)
+
+    def _offer(
+        self, member: Member, frame: bytes, *, optional: bool = False, frames: int = 1
+    ) -> bool:
+        """Offer `frame` (`frames` frames) to a member's outbox; a member whose outbox
+        closed leaves. False when an optional frame was shed."""
+        if member.outbox.offer(frame, optional=optional, frames=frames):
             return True
         request = member.outbox.close_request
         if request is None:
@@ -496,17 +525,20 @@ class Room(Actor):
         frames of its own or is behind and sheds optional events)."""
         if not self._tick:
             return
-        tick = self._tick.take()
+        self._offer_each(self._tick.take(), batched=True)
+
+    def _offer_each(self, tick: Tick, *, batched: bool) -> None:
+        """Offer what `tick` holds for them to the batched or the one-event members."""
         shed = self._deps.metrics.shed
         for member in list(self._members.values()):
-            if not member.batched:
+            if member.batched != batched:
                 continue
             behind = member.outbox.sheds_optional()
-            frame, kinds = tick.frame_for(member.conn_id, shed_optional=behind)
-            for kind in kinds:
+            mine = tick.for_member(member.conn_id, batched=batched, shed_optional=behind)
+            for kind in mine.shed:
                 shed[kind] += 1
-            if frame is not None:
-                self._offer(member, frame)
+            if mine.data is not None:
+                self._offer(member, mine.data, frames=mine.frames)
 
     def tell(self, user: str, frame: dict[str, Any]) -> None:
         """A frame for one user's connections in this room, on every node."""

@@ -12,12 +12,18 @@ order the room produced it; a member that joined during the tick gets only what 
 after its history. Such a member gets an array of its own. Optional events (presence,
 gift animations) are left out of the array of a member whose outbox is behind.
 
+The same collection serves one-event members while the room delivers a batch of
+messages from its pipeline: at the batch's end each gets the batch's frames one after
+the other, as one write (`batched=False`: the frames joined, not an array), so a backlog
+delivered at once costs one system call per viewer instead of one per event.
+
 Example:
     frames = TickFrames()
     frames.add(event_frame(chat))
     frames.add(event_frame(presence), optional="presence")
     tick = frames.take()
-    frame, shed = tick.frame_for(conn_id, shed_optional=False)  # b'\\x81..[{..},{..}]'
+    mine = tick.for_member(conn_id, batched=True, shed_optional=False)
+    mine.data                                  # b'\\x81..[{..},{..}]'
 """
 
 from __future__ import annotations
@@ -26,7 +32,16 @@ from dataclasses import dataclass, field
 
 from safestream.chat.wsframes import batch_frame
 
-__all__ = ["Tick", "TickFrames"]
+__all__ = ["ForMember", "Tick", "TickFrames"]
+
+
+@dataclass(frozen=True)
+class ForMember:
+    """What one member gets from a tick."""
+
+    data: bytes | None  # None: nothing this time
+    frames: int  # WebSocket frames in `data`
+    shed: list[str]  # the kinds of the optional events left out
 
 
 @dataclass
@@ -36,17 +51,30 @@ class Tick:
     events: list[tuple[bytes, str | None]]  # (frame, optional kind or None), in order
     own: dict[int, list[tuple[int, bytes]]]  # conn_id -> (events before it, frame)
     start: dict[int, int]  # conn_id of a member that joined -> events before it joined
-    _shared: dict[bool, bytes | None] = field(default_factory=dict)
+    _shared: dict[tuple[bool, bool], tuple[bytes | None, int]] = field(default_factory=dict)
 
-    def frame_for(self, conn_id: int, *, shed_optional: bool) -> tuple[bytes | None, list[str]]:
-        """The array frame for one member (None: nothing for it this tick) and the kinds
-        of the optional events left out of it."""
+    def for_member(self, conn_id: int, *, batched: bool, shed_optional: bool) -> ForMember:
+        """What one member gets: a batched member one array frame, a one-event member
+        its frames one after the other (one write either way)."""
         start = self.start.get(conn_id, 0)
         own = self.own.get(conn_id, [])
         events = self.events[start:] if start else self.events
         shed = [kind for _, kind in events if kind is not None] if shed_optional else []
         if not start and not own:
-            return self._shared_frame(shed_optional), shed
+            key = (shed_optional, batched)
+            if key not in self._shared:  # built once for every member like it
+                self._shared[key] = _join(self._frames(events, [], shed_optional), batched)
+            return ForMember(*self._shared[key], shed)
+        return ForMember(*_join(self._frames(events, own, shed_optional, start), batched), shed)
+
+    @staticmethod
+    def _frames(
+        events: list[tuple[bytes, str | None]],
+        own: list[tuple[int, bytes]],
+        shed_optional: bool,
+        start: int = 0,
+    ) -> list[bytes]:
+        """The events from `start` with a member's own frames in their places."""
         frames: list[bytes] = []
         mine = iter(own)
         pending = next(mine, None)
@@ -59,15 +87,15 @@ class Tick:
         while pending is not None:
             frames.append(pending[1])
             pending = next(mine, None)
-        return (batch_frame(frames) if frames else None), shed
+        return frames
 
-    def _shared_frame(self, shed_optional: bool) -> bytes | None:
-        """The array every member without frames of its own gets: built once per tick
-        (twice when some member is behind and optional events are in it)."""
-        if shed_optional not in self._shared:
-            frames = [f for f, kind in self.events if not (shed_optional and kind is not None)]
-            self._shared[shed_optional] = batch_frame(frames) if frames else None
-        return self._shared[shed_optional]
+
+def _join(frames: list[bytes], batched: bool) -> tuple[bytes | None, int]:
+    if not frames:
+        return None, 0
+    if batched:
+        return batch_frame(frames), 1
+    return b"".join(frames), len(frames)
 
 
 class TickFrames:

@@ -26,6 +26,7 @@ __all__ = [
     "close_frame",
     "event_frame",
     "frame_payload",
+    "split_frames",
     "text_frame",
 ]
 
@@ -72,6 +73,22 @@ def _header_length(frame: bytes) -> int:
 def frame_payload(frame: bytes) -> bytes:
     """The payload of a frame built here (the header cut off)."""
     return frame[_header_length(frame) :]
+
+
+def split_frames(data: bytes) -> list[bytes]:
+    """The frames of `data`, frames built here written one after the other (a room
+    writes a delivered batch to a viewer as one such run)."""
+    frames = []
+    while data:
+        header = _header_length(data)
+        marker = data[1] & 0x7F
+        if marker < 126:
+            length = marker
+        else:
+            length = struct.unpack("!H" if marker == 126 else "!Q", data[2:header])[0]
+        frames.append(data[: header + length])
+        data = data[header + length :]
+    return frames
 
 
 def batch_frame(frames: Sequence[bytes]) -> bytes:

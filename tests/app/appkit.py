@@ -27,7 +27,7 @@ from safestream.chat.outbox import Outbox
 from safestream.chat.room_messages import Join, Post
 from safestream.chat.room_supervisor import open_room
 from safestream.chat.sanctions import Sanctions
-from safestream.chat.wsframes import frame_payload
+from safestream.chat.wsframes import frame_payload, split_frames
 from safestream.moderation.classifiers import Classifier, KeywordClassifier, Scores
 from safestream.node import NodeParts, build_tree
 from safestream.settings import Settings
@@ -129,7 +129,8 @@ class Member:
         out: list[dict[str, Any]] = []
         with trio.fail_after(30):
             while len(out) < count:
-                for raw in await self.outbox.next_batch():
+                written = b"".join(await self.outbox.next_batch())
+                for raw in split_frames(written):
                     events = json.loads(frame_payload(raw))
                     for frame in events if isinstance(events, list) else [events]:
                         if kind is None or frame["type"] == kind:

@@ -15,9 +15,10 @@ from appkit import Node, open_node
 from actors import Crash, start_child, which_children
 from safestream.chat.connection import Connection, Identity, serve_connection
 from safestream.chat.protocol import SHUTDOWN_REASON, CloseCode
-from safestream.chat.room_messages import RoomInfo
+from safestream.chat.room_messages import RoomInfo, SetPolicy
 from safestream.chat.transport import SendNow, TransportClosed
-from safestream.chat.wsframes import frame_payload
+from safestream.chat.wsframes import frame_payload, split_frames
+from safestream.moderation.policy import Band, RoomPolicy
 
 
 class FakeTransport:
@@ -79,7 +80,8 @@ class FakeTransport:
 
     def _record(self) -> None:
         frames, self._unsent = self._unsent, []
-        payloads = [json.loads(frame_payload(frame)) for frame in frames if frame]
+        written = split_frames(b"".join(frames))
+        payloads = [json.loads(frame_payload(frame)) for frame in written]
         self.writes.append(payloads)
         self.write_times.append(trio.current_time())
         for payload in payloads:
@@ -304,3 +306,36 @@ async def test_a_socket_that_arrives_while_the_node_drains_is_closed_with_going_
             await connection.finished.wait()
         assert transport.closed == (CloseCode.GOING_AWAY, SHUTDOWN_REASON)
         assert transport.sent == []
+
+
+async def test_a_batch_delivered_at_once_reaches_a_viewer_in_one_write_in_order(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    gate = trio.Event()
+
+    async def gated_model(fn: Any, *args: Any, limiter: Any = None) -> Any:
+        await gate.wait()
+        return fn(*args)
+
+    async with open_node(tmp_path, offload=gated_model) as node:
+        transport = FakeTransport()
+        await connect(node, transport)
+        room = await node.room()
+        await room.tell(SetPolicy(RoomPolicy(bands=(Band("toxicity", 0.9, "block"),))))
+        bob = await node.join("bob")
+        await bob.post("one")  # taken by the model alone; the rest queue behind it
+        await trio.testing.wait_all_tasks_blocked()
+        await bob.post("two")
+        transport.client_sends({"type": "chat", "message": "fuck you"})  # ann's, blocked
+        await trio.testing.wait_all_tasks_blocked()
+        await bob.post("three")
+        before = len(transport.writes)
+        gate.set()
+        await transport.wait_for("chat", count=3)
+        told = [
+            [(f["type"], f.get("message")) for f in write] for write in transport.writes[before:]
+        ]
+        assert told == [
+            [("chat", "one")],
+            [("chat", "two"), ("blocked", "fuck you"), ("chat", "three")],  # one write
+        ]

@@ -161,3 +161,34 @@ async def test_a_peer_gone_during_a_direct_write_closes_the_outbox() -> None:
     box = Outbox(capacity=4, write_now=gone)
     assert not box.offer(b"a")
     assert box.close_request is not None and box.close_request.code == CloseCode.NORMAL
+
+
+async def test_an_offer_of_several_frames_counts_each_toward_capacity_and_shedding() -> None:
+    box = Outbox(capacity=6)  # stalled by default: a full outbox closes
+    assert box.offer(b"abc", frames=3)
+    assert box.statistics().depth == 3 and box.sheds_optional()  # 3 = capacity // 2
+    assert box.offer(b"def", frames=3)  # 6: at capacity, not past it
+    assert not box.offer(b"g")  # 7 would be past it
+    assert box.close_request is not None and box.close_request.code == CloseCode.TOO_SLOW
+    assert await box.next_batch() == [b"abc", b"def"]
+    assert box.statistics().depth == 0
+
+
+async def test_a_direct_write_the_full_socket_kept_with_more_than_capacity_frames_closes() -> None:
+    full = False
+
+    def short_write(frames: Sequence[bytes]) -> SendNow:
+        nonlocal full
+        full = True  # the write found the socket's buffer full
+        return SendNow.KEPT
+
+    box = Outbox(capacity=4, limit=16, stalled=lambda: full, write_now=short_write)
+    assert box.offer(b"three", frames=3)  # within capacity: kept for the writer
+    assert box.close_request is None
+    assert await box.next_batch() == [WRITE_PENDING]
+    full = False  # it drained
+    assert box.offer(b"many", frames=5)  # more than an outbox's worth, and now full again
+    request = box.close_request
+    assert request is not None and request.code == CloseCode.TOO_SLOW
+    assert await box.next_batch() == [WRITE_PENDING]  # flushed before the close
+    assert await box.next_batch() == []
