@@ -132,3 +132,60 @@ async def test_a_stalled_viewer_over_capacity_is_still_closed_too_slow(
         request = stalled.outbox.close_request
         assert request is not None and request.code == CloseCode.TOO_SLOW
         assert node.parts.metrics.slow_consumers == 1
+
+
+async def test_many_viewers_behind_at_once_make_the_room_refuse_posts_until_they_catch_up(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with open_node(tmp_path) as node:
+        ann = await node.join("ann", reading=True)
+        # Five viewers whose sockets are full with frames waiting (their history): the
+        # floor, and 5 of 6 viewers is over ROOM_BUSY_STALLED_PERCENT (5 %).
+        behind = [await node.join(f"viewer{i}") for i in range(5)]
+        await trio.sleep(0.2)  # the room measures again on the next post
+        await ann.post("hello")
+        error = await ann.frame("error")
+        assert error["code"] == "room_busy"
+        assert error["detail"] == "room is busy (many viewers are not keeping up), try again"
+        assert node.parts.metrics.room_busy == {"viewers": 1}
+        assert all(viewer.outbox.close_request is None for viewer in behind)  # not cut off
+        for viewer in behind:  # they catch up
+            while viewer.outbox.statistics().depth:
+                await viewer.outbox.next_batch()
+        await trio.sleep(0.2)
+        await ann.post("again")
+        assert (await ann.frame("chat"))["message"] == "again"
+
+
+async def test_viewers_behind_below_the_floor_or_the_share_do_not_make_the_room_busy(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with open_node(tmp_path) as node:
+        ann = await node.join("ann", reading=True)
+        for i in range(4):  # under ROOM_BUSY_STALLED_MIN
+            await node.join(f"behind{i}")
+        await trio.sleep(0.2)
+        await ann.post("four behind")
+        assert (await ann.frame("chat"))["message"] == "four behind"
+        for i in range(95):  # 5 behind of 101 viewers: 4.95 %, under 5 %
+            await node.join(f"reader{i}", reading=True)
+        await node.join("behind4")
+        await trio.sleep(0.2)
+        await ann.post("five of 101")
+        assert (await ann.frame("chat"))["message"] == "five of 101"
+        await node.join("behind5")  # 6 of 102: 5.9 %
+        await trio.sleep(0.2)
+        await ann.post("six of 102")
+        assert (await ann.frame("error"))["code"] == "room_busy"
+
+
+async def test_room_busy_stalled_percent_zero_turns_the_rule_off(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with open_node(tmp_path, room_busy_stalled_percent=0.0) as node:
+        ann = await node.join("ann", reading=True)
+        for i in range(5):
+            await node.join(f"behind{i}")
+        await trio.sleep(0.2)
+        await ann.post("hello")
+        assert (await ann.frame("chat"))["message"] == "hello"
