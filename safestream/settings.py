@@ -142,11 +142,6 @@ class Settings(BaseSettings):
     # ROOM_BUSY_PIPELINE_MS: a room whose oldest accepted post waits longer than this for
     # moderation and storage refuses posts with room_busy
     room_busy_pipeline_ms: PositiveFloat = 2000.0
-    # ROOM_BUSY_STALLED_PERCENT: a room where this share of the viewers (and at least
-    # ROOM_BUSY_STALLED_MIN of them) have frames waiting on a full socket refuses posts
-    # with room_busy: one slow viewer is its own problem, many at once mean the room's
-    # rate is more than its audience takes (0: off)
-    room_busy_stalled_percent: Annotated[float, Field(ge=0.0, le=100.0)] = 5.0
     # BATCH_TICK_MS: batched clients get one frame per tick (at most 1000 ms)
     batch_tick_ms: Annotated[float, Field(gt=0.0, le=1000.0)] = 20.0
     # CHAT_SOCKET: "own" (the node's listener writes pre-framed bytes) or "asgi" (every

@@ -152,10 +152,6 @@ class Outbox:
         """Whether optional frames are shed now: `shed_at` frames are queued."""
         return self._depth >= self._shed_at
 
-    def stuck(self) -> bool:
-        """Frames wait and the viewer's socket is full: the viewer is the one behind."""
-        return self._depth > 0 and self._stalled()
-
     def pending_secs(self, now: float) -> float:
         """How long this outbox has held unsent frames without emptying, when the server
         is the one behind; 0.0 when it is empty or the viewer's socket is full (a slow

@@ -99,9 +99,7 @@ BUSY_CAUSES = {
     "queue": "its pipeline queue is full",
     "pipeline": "moderation and storage are behind",
     "delivery": "delivery to viewers is behind",
-    "viewers": "many viewers are not keeping up",
 }
-ROOM_BUSY_STALLED_MIN = 5  # fewer viewers behind never make a room busy
 
 
 @dataclass(frozen=True)
@@ -156,7 +154,6 @@ class Room(Actor):
         # posts refused room_busy.
         self._in_pipeline: deque[tuple[int, float]] = deque()
         self._delivery_lag = 0.0
-        self._stuck_viewers = 0
         self._lag_measured_at = -float("inf")
         self._busy_refusals = 0
         # Across nodes (chat/room_cluster.py): one owner stamps, moderates and stores;
@@ -326,20 +323,13 @@ class Room(Actor):
     def _busy(self, now: float) -> str | None:
         """Why the room takes no post right now, if it is behind: "pipeline" (the oldest
         accepted post has waited ROOM_BUSY_PIPELINE_MS for moderation and storage) or
-        "delivery" (viewers that read have had frames waiting ROOM_BUSY_DELIVERY_MS) or
-        "viewers" (ROOM_BUSY_STALLED_PERCENT of the viewers, at least
-        ROOM_BUSY_STALLED_MIN, have frames waiting on a full socket: the room's rate is
-        more than its audience takes, so they get to catch up instead of being cut off).
+        "delivery" (viewers that read have had frames waiting ROOM_BUSY_DELIVERY_MS).
         Senders are refused; nothing accepted is dropped."""
         settings = self._deps.settings
         if self._pipeline_lag() > settings.room_busy_pipeline_ms / 1000:
             return "pipeline"
         if self._delivery_lag_at(now) > settings.room_busy_delivery_ms / 1000:
             return "delivery"
-        stuck, percent = self._stuck_viewers, settings.room_busy_stalled_percent
-        many = stuck >= ROOM_BUSY_STALLED_MIN and stuck * 100 >= percent * len(self._members)
-        if percent and many:
-            return "viewers"
         return None
 
     def _refuse_busy(self, refuse: Callable[[dict[str, Any]], None], cause: str) -> None:
@@ -619,9 +609,8 @@ class Room(Actor):
         LOAD_INTERVAL_SECS; a room nobody posts to measures nothing."""
         if now - self._lag_measured_at >= LOAD_INTERVAL_SECS:
             self._lag_measured_at = now
-            outboxes = [m.outbox for m in self._members.values()]
-            self._delivery_lag = max((o.pending_secs(now) for o in outboxes), default=0.0)
-            self._stuck_viewers = sum(o.stuck() for o in outboxes)
+            lags = (m.outbox.pending_secs(now) for m in self._members.values())
+            self._delivery_lag = max(lags, default=0.0)
         return self._delivery_lag
 
     async def _idle_sweeper(self) -> None:
