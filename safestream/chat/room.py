@@ -2,7 +2,9 @@
 
 A Room accepts posts from its members' Connections, stamps them (id, seq, time), has
 them scored and stored by its pipeline task, then frames each event once (`wsframes`:
-the same bytes serve every viewer) and offers it to every member's outbox. It never
+the same bytes serve every viewer) and hands it to its FanOut (`chat/fanout.py`), which
+offers it to every member's outbox (a delivered batch as one write per viewer, one
+array per tick for batched viewers). It never
 waits on a viewer: a viewer that stopped reading is closed (`TOO_SLOW`, see
 `chat/outbox.py`). When the *room* is behind (its oldest accepted post waits too long for
 moderation and storage, or the viewers that do read have frames waiting too long because
@@ -40,6 +42,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actors import Actor, ActorError, Address, OverflowPolicy
 from safestream.accounts.auth import Role
+from safestream.chat.fanout import FanOut
 from safestream.chat.frames import (
     ChatMessage,
     chat_frame,
@@ -71,7 +74,6 @@ from safestream.chat.room_messages import (
 )
 from safestream.chat.rules import PostRules
 from safestream.chat.sanctions import Sanctions
-from safestream.chat.tick import Tick, TickFrames
 from safestream.chat.wsframes import event_frame
 from safestream.cluster.actor import BrokerClient
 from safestream.cluster.broker import BrokerUnavailable
@@ -140,12 +142,12 @@ class Room(Actor):
         self._pipeline_out = send
         self._pipeline_drained = trio.Event()
         self._presence_dirty = False
-        # Batched members' frames of the current tick (chat/tick.py), framed once per tick.
-        self._tick = TickFrames()
-        self._tick_started = trio.Event()
-        # While the pipeline delivers a batch: one-event members' frames of that batch,
-        # written with one write per member at its end (`_deliver_together`).
-        self._burst: TickFrames | None = None
+        self._fanout = FanOut(
+            self._members,
+            deps.metrics,
+            tick_secs=settings.batch_tick_ms / 1000,
+            remove=self._remove,
+        )
         self._idle_since = trio.current_time()
         self._posted = 0
         self._delivered = 0
@@ -193,7 +195,7 @@ class Room(Actor):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._pipeline)
             nursery.start_soon(self._presence_ticker)
-            nursery.start_soon(self._batch_ticker)
+            nursery.start_soon(self._fanout.run_ticker)
             nursery.start_soon(self._idle_sweeper)
             if self._cluster is not None:
                 await nursery.start(self._cluster.run)
@@ -212,7 +214,7 @@ class Room(Actor):
             code, reason = CloseCode.GOING_AWAY, SHUTDOWN_REASON
         else:
             code, reason = CloseCode.SERVICE_RESTART, ROOM_RESTART_REASON
-        self._flush_tick()
+        self._fanout.flush_tick()
         for member in self._members.values():
             member.outbox.close(code, reason)
         self._members.clear()
@@ -227,7 +229,7 @@ class Room(Actor):
                 self._remove(message.conn_id)
             case Broadcast():
                 kind = message.frame["type"] if message.optional else None
-                self._fan_out(event_frame(message.frame), optional=kind)
+                self._fanout.to_all(event_frame(message.frame), optional=kind)
                 if self._link is not None:
                     self._link.publish_frame(message.frame)
             case CloseUser():
@@ -240,7 +242,7 @@ class Room(Actor):
                     self._link.publish_message(message.message, approved=True)
             case SetPolicy():
                 self._policy = message.policy
-                self._fan_out(
+                self._fanout.to_all(
                     event_frame(notice_frame(self.room, "policy", version=message.policy.version))
                 )
             case RoomInfo():
@@ -253,13 +255,12 @@ class Room(Actor):
         member = Member(join.conn_id, join.user, join.role, join.outbox, join.batched)
         self._members[join.conn_id] = member
         self._presence_dirty = True
-        if member.batched:
-            self._tick.joined(member.conn_id)
+        self._fanout.joined(member)
         history, recovered = self._history_since(join.since)
         history_event = history_frame(self.room, history, seq=self.seq, recovered=recovered)
-        self._send(member, event_frame(history_event))
+        self._fanout.to_member(member, event_frame(history_event))
         presence = presence_frame(self.room, self._room_viewers(), self._viewers())
-        self._send(member, event_frame(presence))
+        self._fanout.to_member(member, event_frame(presence))
         return True
 
     def _history_since(self, since: int | None) -> tuple[list[ChatMessage], bool | None]:
@@ -276,7 +277,7 @@ class Room(Actor):
             return
 
         def refuse(frame: dict[str, Any]) -> None:
-            self._send(member, event_frame(frame))
+            self._fanout.to_member(member, event_frame(frame))
 
         if self._cluster is not None and not self._cluster.owner:
             # The owner judges its pipeline; this node's own viewers are judged here.
@@ -423,11 +424,10 @@ class Room(Actor):
     def deliver_here(self, messages: list[ChatMessage]) -> None:
         """Fan out visible messages; tell authors (and moderators) about the rest."""
         if len(messages) > 1:
-            self._burst = TickFrames()
-        try:
+            with self._fanout.together():  # one write per viewer for the whole batch
+                self._deliver_each(messages)
+        else:
             self._deliver_each(messages)
-        finally:
-            self._deliver_together()
 
     def _deliver_each(self, messages: list[ChatMessage]) -> None:
         for message in messages:
@@ -436,7 +436,7 @@ class Room(Actor):
                 if len(self._replay) == self._replay.maxlen:
                     self._floor = max(self._floor, self._replay[0].seq - 1)
                 frame = chat_frame(message)
-                self._fan_out(event_frame(frame))
+                self._fanout.to_all(event_frame(frame))
                 self._deps.feed.notify("message", moderator_view(frame, message))
                 self._delivered += 1
                 continue
@@ -446,99 +446,9 @@ class Room(Actor):
             self._deps.feed.notify("held" if held else "message", moderator_view(notice, message))
             if message.action == Action.TIMEOUT:
                 until = self._deps.sanctions.mute(message.user, self._policy.timeout_secs)
-                self._fan_out(
+                self._fanout.to_all(
                     event_frame(notice_frame(self.room, "timeout", user=message.user, until=until))
                 )
-
-    def _fan_out(self, frame: bytes, *, optional: str | None = None) -> None:
-        """Offer `frame` to every one-event member and add it to the batched members'
-        tick. An `optional` frame (its kind: presence, gift) is shed, and counted, for
-        members that are behind."""
-        batched, shed = False, 0
-        for member in list(self._members.values()):
-            if member.batched:
-                batched = True
-            elif self._burst is None and not self._offer(
-                member, frame, optional=optional is not None
-            ):
-                shed += 1
-        if shed and optional is not None:
-            self._deps.metrics.shed[optional] += shed
-        if self._burst is not None:  # one-event members get it at the batch's end
-            self._burst.add(frame, optional=optional)
-        if batched:
-            self._start_tick()
-            self._tick.add(frame, optional=optional)
-
-    def _send(self, member: Member, frame: bytes) -> None:
-        """A frame for one member: offered now, or in its place in the batched tick (or
-        in the batch being delivered)."""
-        if member.batched:
-            self._start_tick()
-            self._tick.add_for(member.conn_id, frame)
-        elif self._burst is not None:
-            self._burst.add_for(member.conn_id, frame)
-        else:
-            self._offer(member, frame)
-
-    def _deliver_together(self) -> None:
-        """The end of a delivered batch: every one-event member gets the batch's frames
-        in one write (the same joined bytes, unless it has frames of its own), so a
-        backlog delivered at once costs one system call per viewer, not one per event."""
-        burst, self._burst = self._burst, None
-        if not burst:
-            return
-        self._offer_each(burst.take(), batched=False)
-
-    def _offer(
-        self, member: Member, frame: bytes, *, optional: bool = False, frames: int = 1
-    ) -> bool:
-        """Offer `frame` (`frames` frames) to a member's outbox; a member whose outbox
-        closed leaves. False when an optional frame was shed."""
-        if member.outbox.offer(frame, optional=optional, frames=frames):
-            return True
-        request = member.outbox.close_request
-        if request is None:
-            return not optional
-        if request.code == CloseCode.TOO_SLOW:
-            self._deps.metrics.slow_consumers += 1
-        self._remove(member.conn_id)
-        return True
-
-    def _start_tick(self) -> None:
-        if not self._tick:
-            self._tick_started.set()
-
-    async def _batch_ticker(self) -> None:
-        """Once frames for batched members wait, send them all after `BATCH_TICK_MS`."""
-        tick_secs = self._deps.settings.batch_tick_ms / 1000
-        while True:
-            await self._tick_started.wait()
-            await trio.sleep(tick_secs)
-            # Renewed here only: a flush from elsewhere (a kick, a drain) must not leave
-            # this loop waiting on an event nobody sets any more.
-            self._tick_started = trio.Event()
-            self._flush_tick()
-
-    def _flush_tick(self) -> None:
-        """Every batched member gets the tick's array (the same bytes, unless it has
-        frames of its own or is behind and sheds optional events)."""
-        if not self._tick:
-            return
-        self._offer_each(self._tick.take(), batched=True)
-
-    def _offer_each(self, tick: Tick, *, batched: bool) -> None:
-        """Offer what `tick` holds for them to the batched or the one-event members."""
-        shed = self._deps.metrics.shed
-        for member in list(self._members.values()):
-            if member.batched != batched:
-                continue
-            behind = member.outbox.sheds_optional()
-            mine = tick.for_member(member.conn_id, batched=batched, shed_optional=behind)
-            for kind in mine.shed:
-                shed[kind] += 1
-            if mine.data is not None:
-                self._offer(member, mine.data, frames=mine.frames)
 
     def tell(self, user: str, frame: dict[str, Any]) -> None:
         """A frame for one user's connections in this room, on every node."""
@@ -549,10 +459,10 @@ class Room(Actor):
     def _to_user(self, user: str, frame: bytes, *, moderators_too: bool = False) -> None:
         for member in list(self._members.values()):
             if member.user == user or (moderators_too and Role(member.role).allows(Role.MODERATOR)):
-                self._send(member, frame)
+                self._fanout.to_member(member, frame)
 
     def _close_user(self, close: CloseUser) -> int:
-        self._flush_tick()  # what was said to them before (a notice) reaches them first
+        self._fanout.flush_tick()  # what was said to them before (a notice) reaches them first
         closed = [m for m in self._members.values() if m.user == close.user]
         for member in closed:
             member.outbox.close(close.code, close.reason)
@@ -571,7 +481,7 @@ class Room(Actor):
         self._replay = deque(
             (m for m in self._replay if m.id != notice.get("id")), maxlen=self._replay.maxlen
         )
-        self._fan_out(event_frame(notice))
+        self._fanout.to_all(event_frame(notice))
         return len(self._replay) != before
 
     def _remove(self, conn_id: int) -> None:
@@ -584,7 +494,7 @@ class Room(Actor):
         """Every room closes its members at once when the node drains, so viewers are
         closed in parallel, not one after another by the connections supervisor."""
         await self._deps.draining.wait()
-        self._flush_tick()
+        self._fanout.flush_tick()
         for member in self._members.values():
             member.outbox.close(CloseCode.GOING_AWAY, SHUTDOWN_REASON)
         self._members.clear()
@@ -597,7 +507,7 @@ class Room(Actor):
                 self._presence_dirty = False
                 if self._link is not None:
                     self._link.publish_presence(len(self._members))
-                self._fan_out(
+                self._fanout.to_all(
                     event_frame(presence_frame(self.room, self._room_viewers(), self._viewers())),
                     optional="presence",
                 )
@@ -651,7 +561,7 @@ class Room(Actor):
         elif frame["type"] == "deleted":
             self._forget(frame)
         else:
-            self._fan_out(event_frame(frame))
+            self._fanout.to_all(event_frame(frame))
 
     def mute(self, user: str) -> None:
         self._deps.sanctions.mute(user, self._policy.timeout_secs)
