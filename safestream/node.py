@@ -9,6 +9,7 @@ safestream (one_for_one)
 ├── gifts         GiftProducer
 ├── feed          ModeratorFeed
 ├── cluster       ClusterAgent (moderator actions, counts and trees across nodes)
+├── sanctions     SanctionsSync (with a Redis/NATS broker: stored mutes and bans re-read)
 ├── connections   Supervisor -> Connection per WebSocket
 ├── trainer       ModelTrainer (retrain / swap / roll back the live model)
 └── explainer     Explainer (occlusion for held/blocked messages, low priority)
@@ -31,7 +32,6 @@ import secrets
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,7 @@ from safestream.chat.sanctions import Sanctions
 from safestream.cluster.actor import BrokerActor, BrokerClient, BrokerStatus
 from safestream.cluster.agent import ClusterAgent, ClusterClient
 from safestream.cluster.backends import open_broker
+from safestream.cluster.sanctions_sync import SanctionsSync, read_stored_sanctions
 from safestream.metrics import Metrics
 from safestream.moderation.background import BackgroundScorer
 from safestream.moderation.classifiers import Classifier, load_classifier
@@ -212,6 +213,20 @@ def _load_for_swap(
     return load
 
 
+def _sanctions_sync(parts: NodeParts) -> list[ChildSpec]:
+    """With a Redis or NATS broker, a node re-reads the stored sanctions periodically
+    (a moderator's broadcast is best-effort); one node alone needs no such thing."""
+    if urlsplit(parts.settings.broker_url).scheme == "memory":
+        return []
+    sync = partial(
+        SanctionsSync,
+        parts.db,
+        parts.sanctions,
+        interval=parts.settings.sanctions_sync_secs,
+    )
+    return [ChildSpec(name="sanctions", factory=sync, essential=False)]
+
+
 def build_tree(parts: NodeParts) -> Supervisor:
     """The root supervisor of a node, with its children in start order."""
     settings = parts.settings
@@ -323,6 +338,7 @@ def build_tree(parts: NodeParts) -> Supervisor:
             register="cluster",
             essential=False,
         ),
+        *_sanctions_sync(parts),
         ChildSpec(
             name="connections",
             factory=lambda: Supervisor((), max_restarts=100, within=1.0),
@@ -387,7 +403,7 @@ async def serve(
     await trio.to_thread.run_sync(parts.db.upgrade)
     if settings.demo:
         await ensure_demo_accounts(parts.db, settings)
-    await load_sanctions(parts.db, parts.sanctions)
+    await read_stored_sanctions(parts.db, parts.sanctions)  # running ones apply again
     await load_shadows(parts.db, parts.shadows)
     stop = trio.Event() if shutdown is None else shutdown
     try:
@@ -429,16 +445,6 @@ def app_context(parts: NodeParts, system: ActorSystem) -> AppContext:
         scorer=parts.background_scorer(),
         replays=trio.CapacityLimiter(parts.settings.replay_concurrency),
     )
-
-
-async def load_sanctions(db: Database, sanctions: Sanctions) -> None:
-    """Stored mutes and bans that are still running apply again after a restart."""
-    now = datetime.fromtimestamp(sanctions.now(), UTC)
-    for user in await db.run(repo.active_sanctions, now):
-        if user.muted_until is not None and user.muted_until > now:
-            sanctions.mute_until(user.username, user.muted_until.timestamp())
-        if user.banned_until is not None and user.banned_until > now:
-            sanctions.ban(user.username, user.banned_until.timestamp())
 
 
 async def load_shadows(db: Database, shadows: ShadowBoard) -> None:

@@ -175,6 +175,9 @@ class Settings(BaseSettings):
     # BROKER_NAMESPACE: prefix of every subject and lease (one cluster per namespace)
     broker_namespace: str = "safestream"
     node_id: str = ""  # NODE_ID: name of this node on the broker (random when empty)
+    # SANCTIONS_SYNC_SECS: with a Redis or NATS broker, every node reads the stored mutes
+    # and bans this often, so one whose broadcast was lost still holds everywhere
+    sanctions_sync_secs: PositiveFloat = 10.0
     # What-if tools (replay, shadow policies, explanations): bounds of one replay, and of
     # the low-priority scoring that replays and explanations share with live moderation.
     # REPLAY_MAX_WINDOW_SECS: the longest time window a replay may cover

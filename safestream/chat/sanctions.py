@@ -12,7 +12,7 @@ Example:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 __all__ = ["Sanctions"]
 
@@ -24,6 +24,8 @@ class Sanctions:
         self._clock = clock
         self._muted: dict[str, float] = {}
         self._banned: dict[str, float] = {}
+        # (table, user, until) held here but not stored, at the last `reconcile`
+        self._unstored: set[tuple[str, str, float]] = set()
 
     def now(self) -> float:
         return self._clock()
@@ -52,6 +54,30 @@ class Sanctions:
 
     def banned(self, user: str) -> bool:
         return self._left(self._banned, user) > 0
+
+    def reconcile(self, mutes: Mapping[str, float], bans: Mapping[str, float]) -> int:
+        """Agree with the stored sanctions (user -> until), the truth when a node's
+        broadcast of a moderator's action was lost: stored ones apply here; one held
+        here but not stored is lifted once it was already unstored, unchanged, at the
+        previous call (a policy timeout is applied here first and stored a moment later,
+        so it is never lifted in between). Returns how many entries changed."""
+        changed = 0
+        unstored: set[tuple[str, str, float]] = set()
+        for name, table, stored in (("mute", self._muted, mutes), ("ban", self._banned, bans)):
+            for user, until in stored.items():
+                if table.get(user) != until:
+                    table[user] = until
+                    changed += 1
+            for user, until in list(table.items()):
+                if user in stored:
+                    continue
+                if (name, user, until) in self._unstored:
+                    del table[user]
+                    changed += 1
+                else:
+                    unstored.add((name, user, until))
+        self._unstored = unstored
+        return changed
 
     def _left(self, table: dict[str, float], user: str) -> float:
         until = table.get(user)

@@ -41,7 +41,9 @@ def schema() -> Iterator[str]:
         engine.dispose()
 
 
-def start_nodes(tmp_path: Path, kind: str, schema: str, names: tuple[str, ...]) -> list[AppProcess]:
+def start_nodes(
+    tmp_path: Path, kind: str, schema: str, names: tuple[str, ...], **env: str
+) -> list[AppProcess]:
     namespace = f"e2e{secrets.token_hex(4)}"
     nodes = []
     for name in names:  # one after another: the first one migrates and makes demo users
@@ -53,6 +55,7 @@ def start_nodes(tmp_path: Path, kind: str, schema: str, names: tuple[str, ...]) 
                 "BROKER_URL": BROKERS[kind],
                 "BROKER_NAMESPACE": namespace,
                 "NODE_ID": name,
+                **env,
             },
         )
         node.log = tmp_path / f"{name}.log"
@@ -169,6 +172,51 @@ async def test_cluster_wide_mute_metrics_and_a_room_that_outlives_its_owner(
     finally:
         for node in (a, b):
             node.stop()
+
+
+async def test_a_mute_whose_broadcast_was_lost_still_holds_after_a_sanctions_sync(
+    tmp_path: Path, schema: str
+) -> None:
+    """A moderator's node stores a mute and dies before announcing it (here: the mute
+    is written straight to the database, with no announcement at all): every node still
+    applies it, and its lifting, from the stored sanctions (`SANCTIONS_SYNC_SECS`)."""
+    (b,) = start_nodes(tmp_path, "redis", schema, ("b",), SANCTIONS_SYNC_SECS="1")
+    engine = sa.create_engine(f"{POSTGRES}?options=-csearch_path%3D{schema}")
+
+    def set_muted(until: str) -> None:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(f"UPDATE users SET muted_until = {until} WHERE username = 'chat_viewer'")
+            )
+
+    async def next_answer(bob: Viewer, text: str) -> dict[str, Any]:
+        """bob's own line echoed, or the error it got."""
+        await bob.chat(text)
+        while True:
+            frame = await bob.next("chat", "error")
+            if frame["type"] == "error" or frame["message"] == text:
+                return frame
+
+    try:
+        async with open_chat_socket(ws_url(b, "chat_viewer")) as ws_b:
+            bob = Viewer(ws_b)
+            await bob.next("history")
+            assert (await next_answer(bob, "before"))["type"] == "chat"
+            set_muted("now() + interval '60 seconds'")
+            with trio.fail_after(10):
+                for attempt in itertools.count():
+                    if (await next_answer(bob, f"muted yet? {attempt}"))["type"] == "error":
+                        break
+                    await trio.sleep(0.2)
+            set_muted("NULL")
+            with trio.fail_after(10):
+                for attempt in itertools.count():
+                    if (await next_answer(bob, f"unmuted yet? {attempt}"))["type"] == "chat":
+                        break
+                    await trio.sleep(0.2)
+    finally:
+        b.stop()
+        engine.dispose()
 
 
 async def test_two_worker_processes_share_one_port_and_the_rooms(
