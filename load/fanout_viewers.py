@@ -194,16 +194,22 @@ class Shard:
         try:
             frames, end = ws.read_now()
         except WsProtocolError:
-            frames, end = [], None
-            self.closes["protocol"] += 1
-            self.is_open[index] = False
-            closed.set()
+            self._closed(ws, index, closed, "protocol")
+            return
         if frames:
             self._count(frames, index, time.monotonic())
         if end is not None:
-            self.closes[str(end.code)] += 1
-            self.is_open[index] = False
-            closed.set()
+            self._closed(ws, index, closed, str(end.code))
+
+    def _closed(self, ws: RawWebSocket, index: int, closed: trio.Event, why: str) -> None:
+        """Count one close, once: the socket leaves the epoll at once (a closed stream
+        stays readable, and would be read, and counted, again)."""
+        fd = ws.fileno()
+        if self.reading.pop(fd, None) is not None:
+            self.epoll.unregister(fd)
+        self.closes[why] += 1
+        self.is_open[index] = False
+        closed.set()
 
     def _count(self, frames: list[tuple[int, bytes]], index: int, now: float) -> None:
         sent_at, seen = self.marks.sent_at, self.marks.seen

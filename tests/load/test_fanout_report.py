@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import json
 import math
+import select
+import socket
 import sys
 from pathlib import Path
+
+import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "load"))  # scripts, no package
 
@@ -18,7 +22,8 @@ from fanout_report import (
     histogram_percentile,
     merge_histograms,
 )
-from fanout_viewers import BUCKET_SECS, SharedMarks
+from fanout_viewers import BUCKET_SECS, Shard, SharedMarks, ViewerConfig
+from wsclient import Closed
 
 
 def result(**changes: object) -> FanoutResult:
@@ -81,3 +86,40 @@ def test_shared_marks_show_one_process_writes_to_another(tmp_path: Path) -> None
     finally:
         writer.close()
         reader.close()
+
+
+class ClosedSocket:
+    """A viewer socket the server closed: every read says so (as a closed stream stays
+    readable for epoll)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.reads = 0
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def read_now(self) -> tuple[list[tuple[int, bytes]], Closed]:
+        self.reads += 1
+        return [], Closed(4008, "too slow") if self.reads == 1 else Closed(1006)
+
+
+def test_a_closed_viewer_leaves_the_epoll_and_is_counted_once(tmp_path: Path) -> None:
+    marks = SharedMarks.create(tmp_path / "marks", 1)
+    config = ViewerConfig("127.0.0.1", [0], "/ws/x", "0badcafe", 1, 1, str(tmp_path / "marks"))
+    shard = Shard(config, marks)
+    left, right = socket.socketpair()
+    try:
+        ws = ClosedSocket(left.fileno())
+        closed = trio.Event()
+        shard.reading[ws.fd] = (ws, 0, closed)  # type: ignore[assignment]
+        shard.epoll.register(ws.fd, select.EPOLLIN)
+        right.close()  # readable from now on, for good
+        for fd, _ in shard.epoll.poll(0):
+            shard._read(*shard.reading[fd])
+        assert shard.epoll.poll(0) == []  # unregistered: never read again
+        assert dict(shard.closes) == {"4008": 1} and closed.is_set()
+    finally:
+        shard.epoll.close()
+        left.close()
+        marks.close()
