@@ -11,15 +11,12 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-import os
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import pytest
 import trio
 
 from actors import ActorRef, ActorSystem
@@ -34,18 +31,6 @@ from safestream.settings import Settings
 from safestream.store.database import Database
 
 T = TypeVar("T")
-
-SERVICE_PORTS = {"redis": 6379, "nats": 4222, "postgres": 5432}
-
-
-def require_service(kind: str) -> None:
-    """Skip without the local service, but fail under CI=true (it must never skip)."""
-    try:
-        socket.create_connection(("127.0.0.1", SERVICE_PORTS[kind]), timeout=1).close()
-    except OSError:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{kind} is not running on 127.0.0.1 (tests/services.sh starts it)")
-        pytest.skip(f"{kind} is not running")
 
 
 class InlineDatabase(Database):

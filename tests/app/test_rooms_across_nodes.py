@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 import trio
-from appkit import Member, Node, open_node, require_service
+from appkit import Member, Node, open_node
+from servicekit import require_service
 
 from safestream.moderation.classifiers import KeywordClassifier
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 import trio
-from appkit import open_node, require_service
+from appkit import open_node
+from servicekit import require_service
 
 from safestream.cluster.agent import ClusterClient, Control
 from safestream.moderation.background import BackgroundScorer

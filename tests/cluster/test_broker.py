@@ -6,15 +6,14 @@ missing Redis or NATS fails the run (tests/services.sh starts them); elsewhere i
 
 from __future__ import annotations
 
-import os
 import secrets
-import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 
 import pytest
 import trio
+from servicekit import require_service
 
 from actors import ActorSystem, ChildSpec, Supervisor
 from safestream.cluster.actor import BrokerActor, BrokerClient, BrokerStatus
@@ -22,18 +21,6 @@ from safestream.cluster.backends import open_broker
 from safestream.cluster.broker import Broker, BrokerUnavailable
 
 URLS = {"memory": "memory://", "redis": "redis://127.0.0.1:6379/0", "nats": "nats://127.0.0.1:4222"}
-PORTS = {"redis": 6379, "nats": 4222}
-
-
-def require(kind: str) -> None:
-    if kind not in PORTS:
-        return
-    try:
-        socket.create_connection(("127.0.0.1", PORTS[kind]), timeout=1).close()
-    except OSError:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{kind} is not running on 127.0.0.1:{PORTS[kind]} (tests/services.sh)")
-        pytest.skip(f"{kind} is not running")
 
 
 @asynccontextmanager
@@ -54,7 +41,8 @@ async def eventually(condition: Callable[[], bool]) -> None:
 
 
 def factory(kind: str, namespace: str) -> Callable[[], Broker]:
-    require(kind)
+    if kind != "memory":
+        require_service(kind)
     return partial(open_broker, URLS[kind], namespace=namespace)
 
 
