@@ -12,7 +12,8 @@ import base64
 import hashlib
 import struct
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 
@@ -191,11 +192,16 @@ def unmask_client_frames(data: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
     return frames, data
 
 
-def scripted_server(
-    got_from_client: list[tuple[int, bytes]], all_read: trio.Event, expect: int
-) -> Callable[[trio.SocketStream], Awaitable[None]]:
-    """A server that accepts the upgrade, dribbles history, chat 1, a ping and chat 2,
-    closes with 4008, and collects `expect` client frames."""
+@asynccontextmanager
+async def scripted_connection(
+    expect: int,
+) -> AsyncIterator[tuple[RawWebSocket, list[tuple[int, bytes]]]]:
+    """A RawWebSocket connected to a server that accepts the upgrade, dribbles history,
+    chat 1, a ping and chat 2, closes with 4008, and collects the client's frames (the
+    list yielded, unmasked) until it has `expect` of them; leaving the block closes the
+    socket and waits for them."""
+    got_from_client: list[tuple[int, bytes]] = []
+    all_read = trio.Event()
 
     async def server(stream: trio.SocketStream) -> None:
         request = b""
@@ -222,17 +228,21 @@ def scripted_server(
             got_from_client.extend(frames)
         all_read.set()
 
-    return server
-
-
-async def test_raw_websocket_reads_split_frames_answers_pings_and_reports_the_close() -> None:
-    got_from_client: list[tuple[int, bytes]] = []
-    all_read = trio.Event()
-    server = scripted_server(got_from_client, all_read, expect=3)
     async with trio.open_nursery() as nursery:
         (listener,) = await nursery.start(partial(trio.serve_tcp, server, 0, host="127.0.0.1"))
         port = listener.socket.getsockname()[1]
         ws = await RawWebSocket.connect("127.0.0.1", port, "/ws/ann")
+        try:
+            yield ws, got_from_client
+        finally:
+            await ws.aclose()
+        with trio.fail_after(5):
+            await all_read.wait()
+        nursery.cancel_scope.cancel()
+
+
+async def test_raw_websocket_reads_split_frames_answers_pings_and_reports_the_close() -> None:
+    async with scripted_connection(expect=3) as (ws, got_from_client):
         payloads = []
         with pytest.raises(Closed) as closed:
             while True:
@@ -240,13 +250,9 @@ async def test_raw_websocket_reads_split_frames_answers_pings_and_reports_the_cl
                     payloads.append(payload)
                     if len(payloads) == 2:
                         await ws.send_text(b"after two")
-        await ws.aclose()
         assert closed.value.code == 4008
         assert b'"type":"history"' in payloads[0]
         assert [int(m[1]) for p in payloads for m in marker_pattern(TAG).finditer(p)] == [1, 2]
-        with trio.fail_after(5):
-            await all_read.wait()
-        nursery.cancel_scope.cancel()
     # Every client frame was masked; unmasked: the text, the pong echoing the ping's
     # "hi" (before or after the text: that depends on how the reads were cut), the close
     # echoing 4008.
@@ -258,13 +264,7 @@ async def test_raw_websocket_reads_split_frames_answers_pings_and_reports_the_cl
 
 
 async def test_read_now_gives_what_the_socket_holds_then_the_close_without_waiting() -> None:
-    got_from_client: list[tuple[int, bytes]] = []
-    all_read = trio.Event()
-    server = scripted_server(got_from_client, all_read, expect=2)
-    async with trio.open_nursery() as nursery:
-        (listener,) = await nursery.start(partial(trio.serve_tcp, server, 0, host="127.0.0.1"))
-        port = listener.socket.getsockname()[1]
-        ws = await RawWebSocket.connect("127.0.0.1", port, "/ws/ann")
+    async with scripted_connection(expect=2) as (ws, got_from_client):
         payloads = [payload for _, payload in await ws.receive()]  # the history
         end = None
         with trio.fail_after(5):
@@ -272,11 +272,7 @@ async def test_read_now_gives_what_the_socket_holds_then_the_close_without_waiti
                 await trio.lowlevel.wait_readable(ws.fileno())
                 frames, end = ws.read_now()
                 payloads += [payload for _, payload in frames]
-        await ws.aclose()
         assert end.code == 4008 and end.reason == "too slow"
         assert b'"type":"history"' in payloads[0]
         assert [int(m[1]) for p in payloads for m in marker_pattern(TAG).finditer(p)] == [1, 2]
-        with trio.fail_after(5):
-            await all_read.wait()
-        nursery.cancel_scope.cancel()
     assert sorted(got_from_client) == [(OP_CLOSE, struct.pack("!H", 4008)), (OP_PONG, b"hi")]
