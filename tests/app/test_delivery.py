@@ -49,16 +49,25 @@ async def read_until_closed(
     partial: list[str] = []
     while True:
         ws.receive_data(await stream.receive_some(65536))
-        for event in ws.events():
-            if isinstance(event, TextMessage):
-                partial.append(event.data)
-                if event.message_finished:
-                    texts.append("".join(partial))
-                    partial.clear()
-            elif isinstance(event, CloseConnection):
-                if ws.state is ConnectionState.REMOTE_CLOSING:
-                    await stream.send_all(ws.send(event.response()))
-                return texts, event
+        close = collect_texts(ws, texts, partial)
+        if close is not None:
+            if ws.state is ConnectionState.REMOTE_CLOSING:
+                await stream.send_all(ws.send(close.response()))
+            return texts, close
+
+
+def collect_texts(ws: WSConnection, texts: list[str], partial: list[str]) -> CloseConnection | None:
+    """Add the text messages `ws` has finished to `texts` (`partial`: the pieces of one
+    not yet finished); the close frame, if one came."""
+    for event in ws.events():
+        if isinstance(event, TextMessage):
+            partial.append(event.data)
+            if event.message_finished:
+                texts.append("".join(partial))
+                partial.clear()
+        elif isinstance(event, CloseConnection):
+            return event
+    return None
 
 
 async def test_viewer_that_stops_reading_is_cut_off_too_slow_and_others_get_everything(
@@ -147,12 +156,7 @@ async def test_send_now_writes_at_once_or_keeps_the_rest_for_send_frames_in_orde
             partial: list[str] = []
             while chunk := await client.receive_some(65536):
                 client_ws.receive_data(chunk)
-                for event in client_ws.events():
-                    if isinstance(event, TextMessage):
-                        partial.append(event.data)
-                        if event.message_finished:
-                            texts.append("".join(partial))
-                            partial.clear()
+                collect_texts(client_ws, texts, partial)
 
         flushed = trio.Event()
 
