@@ -216,7 +216,7 @@ def _load_for_swap(
 def _sanctions_sync(parts: NodeParts) -> list[ChildSpec]:
     """With a Redis or NATS broker, a node re-reads the stored sanctions periodically
     (a moderator's broadcast is best-effort); one node alone needs no such thing."""
-    if urlsplit(parts.settings.broker_url).scheme == "memory":
+    if parts.broker.kind == "memory":
         return []
     sync = partial(
         SanctionsSync,

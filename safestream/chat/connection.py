@@ -68,7 +68,6 @@ __all__ = ["Connection", "Identity", "serve_connection"]
 CLOSE_TIMEOUT_SECS = 2.0
 JOIN_TIMEOUT_SECS = 10.0
 PONG = event_frame({"type": "pong"})
-BATCHED_PONG = batch_frame([PONG])
 
 
 @dataclass(frozen=True)
@@ -215,12 +214,16 @@ class Connection(Actor):
                 except ActorError:
                     self._outbox.close(CloseCode.SERVICE_RESTART, ROOM_RESTART_REASON)
             case PingFrame():
-                self._outbox.offer(BATCHED_PONG if self._transport.batched else PONG)
+                self._reply(PONG)
             case AuthFrame():
                 self._error("already_authenticated", "this connection is already authenticated")
 
     def _error(self, code: str, detail: str) -> None:
-        frame = event_frame(error_frame(code, detail))
+        self._reply(event_frame(error_frame(code, detail)))
+
+    def _reply(self, frame: bytes) -> None:
+        """An answer to the client's own frame, at once (a batched client gets an array
+        of one: its room's arrays are built per tick, see `chat/tick.py`)."""
         self._outbox.offer(batch_frame([frame]) if self._transport.batched else frame)
 
     async def _writer(self, scope: trio.CancelScope) -> None:

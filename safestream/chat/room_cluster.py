@@ -129,7 +129,7 @@ class RoomCluster:
 
     async def _receive_queued(self, events: trio.MemoryReceiveChannel[bytes]) -> None:
         """What is already queued, in one go: a backlog costs one scheduling round, not
-        one per event, and the viewers' writers get its events in one write."""
+        one per event."""
         while True:
             try:
                 payload = events.receive_nowait()
