@@ -144,16 +144,12 @@ class RawWebSocket:
         """
         while True:
             messages, self._pending = self._pending, []
-            data = []
-            for opcode, payload in messages:
-                if opcode < OP_CLOSE:
-                    data.append((opcode, payload))
-                elif opcode == OP_PING:
-                    await self._send_raw(client_frame(payload, OP_PONG))
-                elif opcode == OP_CLOSE:
-                    code, reason = parse_close(payload)
-                    await self._close_reply(payload[:2])
-                    raise Closed(code, reason)
+            data, pings, close = _sort(messages)
+            for payload in pings:
+                await self._send_raw(client_frame(payload, OP_PONG))
+            if close is not None:
+                await self._close_reply(close[:2])
+                raise Closed(*parse_close(close))
             if data:
                 return data
             chunk = await self._recv()
@@ -184,16 +180,13 @@ class RawWebSocket:
             messages += self._parser.feed(chunk)
             if len(chunk) < RECV_BYTES:
                 break  # drained: spare the recv that would only say so
-        data = []
-        for opcode, payload in messages:
-            if opcode < OP_CLOSE:
-                data.append((opcode, payload))
-            elif opcode == OP_PING:
-                self._send_nowait(client_frame(payload, OP_PONG))
-            elif opcode == OP_CLOSE:
-                self._close_frame_due = False
-                self._send_nowait(client_frame(payload[:2], OP_CLOSE))
-                return data, Closed(*parse_close(payload))
+        data, pings, close = _sort(messages)
+        for payload in pings:
+            self._send_nowait(client_frame(payload, OP_PONG))
+        if close is not None:
+            self._close_frame_due = False
+            self._send_nowait(client_frame(close[:2], OP_CLOSE))
+            return data, Closed(*parse_close(close))
         return data, Closed(ABNORMAL, "stream ended") if ended else None
 
     def _send_nowait(self, frame: bytes) -> None:
@@ -231,3 +224,19 @@ class RawWebSocket:
         trio.lowlevel.notify_closing(self._sock)
         self._sock.close()
         await trio.lowlevel.cancel_shielded_checkpoint()
+
+
+def _sort(
+    messages: list[tuple[int, bytes]],
+) -> tuple[list[tuple[int, bytes]], list[bytes], bytes | None]:
+    """The data messages, the payloads of the pings before the close, and the close
+    frame's payload (None: no close); nothing after a close counts."""
+    data, pings = [], []
+    for opcode, payload in messages:
+        if opcode < OP_CLOSE:
+            data.append((opcode, payload))
+        elif opcode == OP_PING:
+            pings.append(payload)
+        elif opcode == OP_CLOSE:
+            return data, pings, payload
+    return data, pings, None
