@@ -59,6 +59,17 @@ class FlakyClassifier:
         return self.inner.predict(texts)
 
 
+def gated_offload(gate: trio.Event) -> Callable[..., Awaitable[Any]]:
+    """An `offload` whose calls (the model's) run only once `gate` is set: a model held
+    back, so posts queue behind the call in flight."""
+
+    async def offload(fn: Callable[..., T], *args: Any, limiter: Any = None) -> T:
+        await gate.wait()
+        return fn(*args)
+
+    return offload
+
+
 async def run_inline(fn: Callable[..., T], *args: Any, limiter: Any = None) -> T:
     """`trio.to_thread.run_sync` without the thread (mock-clock tests only)."""
     await trio.lowlevel.checkpoint()

@@ -10,7 +10,7 @@ from typing import Any
 
 import trio
 import trio.testing
-from appkit import Node, open_node
+from appkit import Node, gated_offload, open_node
 
 from actors import Crash, start_child, which_children
 from safestream.chat.connection import Connection, Identity, serve_connection
@@ -313,11 +313,7 @@ async def test_a_batch_delivered_at_once_reaches_a_viewer_in_one_write_in_order(
 ) -> None:
     gate = trio.Event()
 
-    async def gated_model(fn: Any, *args: Any, limiter: Any = None) -> Any:
-        await gate.wait()
-        return fn(*args)
-
-    async with open_node(tmp_path, offload=gated_model) as node:
+    async with open_node(tmp_path, offload=gated_offload(gate)) as node:
         transport = FakeTransport()
         await connect(node, transport)
         room = await node.room()

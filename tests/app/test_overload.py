@@ -5,11 +5,10 @@ nothing accepted is dropped. A viewer that stops reading is still closed 4008.""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import trio
 import trio.testing
-from appkit import open_node
+from appkit import gated_offload, open_node
 
 from safestream.chat.frames import gift_frame, notice_frame
 from safestream.chat.protocol import CloseCode
@@ -69,13 +68,9 @@ async def test_a_pipeline_behind_refuses_posts_and_delivers_everything_it_accept
 ) -> None:
     gate = trio.Event()
 
-    async def slow_model(fn: Any, *args: Any, limiter: Any = None) -> Any:
-        await gate.wait()
-        return fn(*args)
-
     async with open_node(
         tmp_path,
-        offload=slow_model,
+        offload=gated_offload(gate),
         room_busy_pipeline_ms=2000,
         moderation_batch_size=1,
         moderation_timeout_secs=30,

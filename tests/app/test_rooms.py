@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
-from appkit import open_node
+from appkit import gated_offload, open_node
 
 from actors import Crash
 from safestream.chat.protocol import ROOM_RESTART_REASON, SHUTDOWN_REASON, CloseCode
@@ -252,12 +252,8 @@ async def test_full_pipeline_refuses_with_room_busy_and_keeps_seq_dense(
 ) -> None:
     gate = trio.Event()
 
-    async def blocked_offload(fn: Any, *args: Any, limiter: Any = None) -> Any:
-        await gate.wait()
-        return fn(*args)
-
     async with open_node(
-        tmp_path, offload=blocked_offload, room_mailbox_size=2, moderation_batch_size=1
+        tmp_path, offload=gated_offload(gate), room_mailbox_size=2, moderation_batch_size=1
     ) as node:
         ann = await node.join("ann")
         for text in ("a", "b", "c", "d"):
