@@ -81,6 +81,20 @@ class Viewer:
         await self.ws.send_message(json.dumps({"type": "chat", "message": text}))
 
 
+async def answers_become(viewer: Viewer, kind: str, prompt: str) -> None:
+    """Until the viewer's line is answered with `kind` ("chat": echoed, "error": refused)."""
+    with trio.fail_after(10):
+        for attempt in itertools.count():
+            text = f"{prompt} {attempt}"
+            await viewer.chat(text)
+            frame = await viewer.next("chat", "error")
+            while frame["type"] == "chat" and frame["message"] != text:
+                frame = await viewer.next("chat", "error")  # an older echo
+            if frame["type"] == kind:
+                return
+            await trio.sleep(0.2)
+
+
 def ws_url(node: AppProcess, user: str, **query: Any) -> str:
     params = "&".join(f"{k}={v}" for k, v in {"token": node.token(user), **query}.items())
     return f"ws://127.0.0.1:{node.port}/ws/{user}?{params}"
@@ -154,15 +168,7 @@ async def test_cluster_wide_mute_metrics_and_a_room_that_outlives_its_owner(
                 assert unmuted.status_code == 200, unmuted.text
                 # The unmute reached b (bob's line is echoed) before the owner dies: a
                 # kill right after the answer could beat the unmute's broadcast.
-                with trio.fail_after(10):
-                    for attempt in itertools.count():
-                        await bob.chat(f"unmuted? {attempt}")
-                        frame = await bob.next("chat", "error")
-                        while frame["type"] == "chat" and frame["message"] != f"unmuted? {attempt}":
-                            frame = await bob.next("chat", "error")  # an older echo
-                        if frame["type"] == "chat":
-                            break
-                        await trio.sleep(0.2)
+                await answers_become(bob, "chat", "unmuted?")
                 # The owner dies; b takes "main" over and bob's next message goes through.
                 a.stop(signal.SIGKILL)
                 with trio.fail_after(20):
@@ -189,31 +195,16 @@ async def test_a_mute_whose_broadcast_was_lost_still_holds_after_a_sanctions_syn
                 sa.text(f"UPDATE users SET muted_until = {until} WHERE username = 'chat_viewer'")
             )
 
-    async def next_answer(bob: Viewer, text: str) -> dict[str, Any]:
-        """bob's own line echoed, or the error it got."""
-        await bob.chat(text)
-        while True:
-            frame = await bob.next("chat", "error")
-            if frame["type"] == "error" or frame["message"] == text:
-                return frame
-
     try:
         async with open_chat_socket(ws_url(b, "chat_viewer")) as ws_b:
             bob = Viewer(ws_b)
             await bob.next("history")
-            assert (await next_answer(bob, "before"))["type"] == "chat"
+            await bob.chat("before")
+            assert (await bob.next("chat", "error"))["message"] == "before"
             set_muted("now() + interval '60 seconds'")
-            with trio.fail_after(10):
-                for attempt in itertools.count():
-                    if (await next_answer(bob, f"muted yet? {attempt}"))["type"] == "error":
-                        break
-                    await trio.sleep(0.2)
+            await answers_become(bob, "error", "muted yet?")
             set_muted("NULL")
-            with trio.fail_after(10):
-                for attempt in itertools.count():
-                    if (await next_answer(bob, f"unmuted yet? {attempt}"))["type"] == "chat":
-                        break
-                    await trio.sleep(0.2)
+            await answers_become(bob, "chat", "unmuted yet?")
     finally:
         b.stop()
         engine.dispose()
