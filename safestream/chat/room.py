@@ -372,7 +372,9 @@ class Room(Actor):
                 self._left_pipeline(batch[-1].seq)
                 continue
             self._not_saved([m for m in decided if m.id in stored.refused])
-            self._deliver([m for m in decided if m.id not in stored.refused])
+            accepted = [m for m in decided if m.id not in stored.refused]
+            self._deliver(accepted)
+            self._deps.hooks.explain(accepted)
             self._left_pipeline(batch[-1].seq)
             for user in timeouts:
                 await self._store_mute(user)

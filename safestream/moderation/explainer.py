@@ -7,8 +7,8 @@ full: explanations are a help for moderators, never worth slowing a room. For ea
 runs `occlusion.explain` through the `BackgroundScorer` (live moderation first), stores
 the result with the message and publishes a `why` event to the moderators' feed.
 
-A message may not be committed yet when its explanation is ready (the room stores the
-batch while the explainer waits for a quiet pool); the update is retried a few times.
+A room asks only once the message is stored; should the update still find no row (a
+database that answers late), it is retried a few times.
 When the model is unavailable the request is dropped and counted; a moderator can still
 ask for that explanation later (`POST /api/admin/messages/<id>/explain`).
 
@@ -100,7 +100,7 @@ class Explainer(Actor):
                     return True
             except SQLAlchemyError:
                 break
-            await trio.sleep(STORE_RETRY_SECS)  # the room's batch is not committed yet
+            await trio.sleep(STORE_RETRY_SECS)  # no row yet: a late commit elsewhere
         self._not_stored += 1
         return False
 

@@ -1,14 +1,18 @@
 """What a room's owner does with each decided batch besides storing and delivering it.
 
 Two things, neither of which changes delivery: the room's shadow policy decides the
-batch too (`ShadowBoard.decide`), and held or blocked messages whose driving words the
-model could not name are handed to the `Explainer` for occlusion (best effort: its
-mailbox drops the oldest when full). `Room` makes one call, `DecisionHooks.after`,
-between moderation and the store.
+batch too (`ShadowBoard.decide`, between moderation and the store, so the shadow
+decisions are stored with the messages), and held or blocked messages whose driving
+words the model could not name are handed to the `Explainer` for occlusion (`explain`,
+after the batch is stored and delivered, so a moderator's `why` event always follows
+its `held` one and only stored messages are explained; best effort: its mailbox drops
+the oldest when full).
 
 Example:
     hooks = DecisionHooks(shadows=board, explainer=registry.address("explainer"))
     decided = hooks.after("main", decided)
+    ...  # stored, delivered
+    hooks.explain(delivered)
 """
 
 from __future__ import annotations
@@ -33,13 +37,15 @@ class DecisionHooks:
     explainer: Address | None = None
 
     def after(self, room: str, decided: Sequence[ChatMessage]) -> list[ChatMessage]:
-        """`decided` with shadow decisions added; queues occlusion for held/blocked ones."""
-        out = self.shadows.decide(room, decided)
+        """`decided` with the room's shadow decisions added."""
+        return self.shadows.decide(room, decided)
+
+    def explain(self, delivered: Sequence[ChatMessage]) -> None:
+        """Queue occlusion for the held and blocked ones of a stored, delivered batch."""
         if self.explainer is not None:
-            for message in out:
+            for message in delivered:
                 if message.status in (MessageStatus.HELD, MessageStatus.BLOCKED):
                     self._explain(self.explainer, message)
-        return out
 
     @staticmethod
     def _explain(explainer: Address, message: ChatMessage) -> None:

@@ -158,10 +158,11 @@ async def open_node(
     tmp_path: Path,
     classifier: Classifier | None = None,
     offload: Callable[..., Awaitable[Any]] | None = None,
+    database: type[InlineDatabase] = InlineDatabase,
     **overrides: Any,
 ) -> AsyncIterator[Node]:
     settings = node_settings(tmp_path, **overrides)
-    db = InlineDatabase(settings.database_url, threads=1)
+    db = database(settings.database_url, threads=1)
     db.upgrade()
     parts = dataclasses.replace(
         NodeParts.create(settings, classifier or KeywordClassifier()),

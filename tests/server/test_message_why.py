@@ -5,28 +5,15 @@ messages, on demand for others)."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from modelkit import Wordless
 from serverkit import Server, make_settings, raw_get, running_server, viewer
 
-from safestream.moderation.classifiers import KeywordClassifier, Scores
-
 HOLD_INSULTS = {"bands": [{"category": "insult", "min_score": 0.6, "action": "hold"}]}
-
-
-class Wordless:
-    """The keyword model with its words hidden, as a semantic model answers."""
-
-    name = "wordless"
-
-    def __init__(self) -> None:
-        self.inner = KeywordClassifier()
-
-    def predict(self, texts: Sequence[str]) -> list[Scores]:
-        return [Scores(s.values, model=self.name) for s in self.inner.predict(texts)]
 
 
 @pytest.fixture
