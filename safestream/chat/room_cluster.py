@@ -31,6 +31,7 @@ from safestream.cluster.broker import BrokerUnavailable
 from safestream.cluster.room_link import (
     LEASE_TTL_SECS,
     Malformed,
+    RemoteEvent,
     RoomLink,
     decode_event,
     decode_post,
@@ -45,6 +46,7 @@ __all__ = ["ClusteredRoom", "RoomCluster"]
 PRESENCE_STALE_SECS = 5.0
 FORWARDED_KEPT = 256
 FORWARDED_SECS = 10.0
+RUN_MAX = 64  # the owner's messages delivered together at most (one write per viewer)
 
 
 class ClusteredRoom(Protocol):
@@ -120,22 +122,49 @@ class RoomCluster:
                 nursery.start_soon(self._receive_posts, posts)
                 async with events:
                     async for payload in events:
-                        await self._receive_event(payload)
-                        await self._receive_queued(events)
+                        await self._receive_events([payload, *_queued(events)])
         finally:
             if self.owner:
                 with trio.CancelScope(shield=True), trio.move_on_after(1.0):
                     await link.release()
 
-    async def _receive_queued(self, events: trio.MemoryReceiveChannel[bytes]) -> None:
-        """What is already queued, in one go: a backlog costs one scheduling round, not
-        one per event."""
-        while True:
+    async def _receive_events(self, payloads: list[bytes]) -> None:
+        """A backlog of events in one go. The owner's messages are delivered once each,
+        in seq order, a run of them together (one write per viewer, `FanOut.together`);
+        before anything that is not the next message (a relayed frame, a presence count,
+        an approved message, a gap to fill from storage) the run so far is delivered, so
+        order is kept and nothing awaits while a run is collected."""
+        room = self._room
+        run: list[ChatMessage] = []
+        for payload in payloads:
             try:
-                payload = events.receive_nowait()
-            except (trio.WouldBlock, trio.EndOfChannel):
-                return
-            await self._receive_event(payload)
+                event = decode_event(payload)
+            except Malformed:
+                self.dropped_envelopes += 1
+                continue
+            if event.node == self.link.node:
+                continue
+            message = event.message
+            if message is not None and not event.approved:
+                if message.seq <= room.seq:
+                    continue  # already delivered (or stored before this node loaded the room)
+                if message.seq > room.seq + 1:
+                    run = self._deliver_run(run)
+                    await self.catch_up(until=message.seq - 1)
+                self._next_in_order(message)
+                run.append(message)
+                if len(run) == RUN_MAX:
+                    run = self._deliver_run(run)
+                continue
+            run = self._deliver_run(run)
+            self._receive_other(event)
+        self._deliver_run(run)
+
+    def _deliver_run(self, run: list[ChatMessage]) -> list[ChatMessage]:
+        """Deliver a run of the owner's messages; the empty run that follows it."""
+        if run:
+            self._room.deliver_here(run)
+        return []
 
     async def _keep_lease(self) -> None:
         """Renew the lease while owning; take the room over when its owner is gone; after
@@ -179,38 +208,24 @@ class RoomCluster:
                     continue
                 self._room.accept(post, partial(self._room.tell, remote.user))
 
-    async def _receive_event(self, payload: bytes) -> None:
-        try:
-            event = decode_event(payload)
-        except Malformed:
-            self.dropped_envelopes += 1
-            return
-        if event.node == self.link.node:
-            return
+    def _receive_other(self, event: RemoteEvent) -> None:
+        """An event that is not one of the owner's messages in seq order."""
         if event.presence is not None:
             self._presence_elsewhere[event.node] = (event.presence, trio.current_time())
             self._room.presence_changed()
-        elif event.message is not None:
-            await self._receive_message(event.message, approved=event.approved)
+        elif event.message is not None:  # a held message a moderator approved
+            if not self._room.holds(event.message.id):
+                self._room.deliver_here([event.message])
         elif event.frame is not None:
             self._room.relay(event.frame, to=event.to, mods=event.mods)
 
-    async def _receive_message(self, message: ChatMessage, *, approved: bool) -> None:
-        """Deliver what the owner decided, once, in seq order (gaps filled from storage)."""
-        room = self._room
-        if approved:
-            if not room.holds(message.id):
-                room.deliver_here([message])
-            return
-        if message.seq <= room.seq:
-            return  # already delivered (or stored before this node loaded the room)
-        if message.seq > room.seq + 1:
-            await self.catch_up(until=message.seq - 1)
+    def _next_in_order(self, message: ChatMessage) -> None:
+        """The room's next message from the owner: its timeout applies, a forwarded post
+        is no longer pending, and the room's seq moves on (it is delivered next)."""
         if message.action == Action.TIMEOUT:
-            room.mute(message.user)
+            self._room.mute(message.user)
         self._seen_back(message)
-        room.deliver_here([message])
-        room.seq = max(room.seq, message.seq)
+        self._room.seq = max(self._room.seq, message.seq)
 
     def _accept_forwarded(self) -> None:
         """A new owner accepts the recent posts its viewers forwarded to the old one."""
@@ -238,3 +253,13 @@ class RoomCluster:
         room.deliver_here([m for m in missed if m.seq > room.seq])
         last = await self._db.run(repo.last_seq, name) if until is None else until
         room.seq = max([room.seq, last, *(m.seq for m in missed)])
+
+
+def _queued(events: trio.MemoryReceiveChannel[bytes]) -> list[bytes]:
+    """What is already waiting on a subscription, without waiting."""
+    out = []
+    while True:
+        try:
+            out.append(events.receive_nowait())
+        except (trio.WouldBlock, trio.EndOfChannel):
+            return out

@@ -1,0 +1,182 @@
+"""A replica delivers the owner's queued events as one batch (one write per viewer), in
+seq order, with anything else (a relayed frame, a gap filled from storage) in its place.
+
+`RoomCluster` runs against a stand-in Room that records each `deliver_here` call and a
+stand-in broker whose subscription the test fills; payloads are encoded by a real
+`RoomLink`, as the owner node publishes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import trio
+from appkit import InlineDatabase, node_settings
+
+from safestream.chat.frames import ChatMessage
+from safestream.chat.room_cluster import RUN_MAX, RoomCluster
+from safestream.chat.room_messages import Post
+from safestream.cluster.room_link import RoomLink
+from safestream.store import repo
+
+
+class StandInBroker:
+    """The broker client seen by one node: publishes are kept, subscriptions are
+    channels the test sends payloads into, the lease is never this node's."""
+
+    def __init__(self, node: str) -> None:
+        self.node = node
+        self.status = SimpleNamespace(reconnects=0)
+        self.published: list[bytes] = []
+        self.inboxes: dict[str, trio.MemorySendChannel[bytes]] = {}
+
+    def publish(self, subject: str, payload: bytes) -> bool:
+        self.published.append(payload)
+        return True
+
+    async def subscribe(self, subject: str, *, capacity: int) -> trio.MemoryReceiveChannel[bytes]:
+        send, receive = trio.open_memory_channel[bytes](capacity)
+        self.inboxes[subject] = send
+        return receive
+
+    async def acquire_lease(self, name: str, *, ttl: float) -> bool:
+        return False
+
+    async def release_lease(self, name: str) -> None:
+        pass
+
+
+@dataclass
+class StandInRoom:
+    """The Room as its RoomCluster sees it; records what reaches the viewers."""
+
+    room: str = "main"
+    seq: int = 0
+    calls: list[Any] = field(default_factory=list)
+
+    def member_count(self) -> int:
+        return 1
+
+    def holds(self, message_id: str) -> bool:
+        return False
+
+    def deliver_here(self, messages: list[ChatMessage]) -> None:
+        if messages:
+            self.calls.append([m.seq for m in messages])
+
+    def accept(self, post: Post, refuse: Callable[[dict[str, Any]], None]) -> None:
+        raise AssertionError("a replica accepts nothing")
+
+    def tell(self, user: str, frame: dict[str, Any]) -> None:
+        pass
+
+    def relay(self, frame: dict[str, Any], *, to: str | None, mods: bool) -> None:
+        self.calls.append(frame["type"])
+
+    def mute(self, user: str) -> None:
+        self.calls.append(f"mute {user}")
+
+    def presence_changed(self) -> None:
+        pass
+
+
+def message(seq: int, action: str = "allow") -> ChatMessage:
+    return ChatMessage(
+        id=f"m{seq:031d}", room="main", seq=seq, user="ann", original=f"line {seq}",
+        text=f"line {seq}", ts=float(seq), action=action,
+    )  # fmt: skip
+
+
+@dataclass
+class Replica:
+    room: StandInRoom
+    owner: RoomLink  # encodes what the owner publishes
+    inbox: trio.MemorySendChannel[bytes]
+    owner_broker: StandInBroker
+    db: InlineDatabase
+
+    def queue_published(self) -> None:
+        """Everything the owner published so far arrives at the replica at once."""
+        for payload in self.owner_broker.published:
+            self.inbox.send_nowait(payload)
+        self.owner_broker.published.clear()
+
+
+@asynccontextmanager
+async def replica(tmp_path: Path) -> AsyncIterator[Replica]:
+    settings = node_settings(tmp_path)
+    db = InlineDatabase(settings.database_url, threads=1)
+    db.upgrade()
+    broker, owner_broker = StandInBroker("b"), StandInBroker("a")
+    room = StandInRoom()
+    link = RoomLink(broker, "main")  # type: ignore[arg-type]
+    cluster = RoomCluster(link, room, db=db, settings=settings)
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(cluster.run)
+            owner = RoomLink(owner_broker, "main")  # type: ignore[arg-type]
+            yield Replica(room, owner, broker.inboxes[link.events_subject], owner_broker, db)
+            nursery.cancel_scope.cancel()
+    finally:
+        db.dispose()
+
+
+async def test_queued_messages_reach_the_room_as_one_batch_in_seq_order(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with replica(tmp_path) as r:
+        for seq in (1, 2, 3, 4, 5, 3):  # the last one again: delivered once
+            r.owner.publish_message(message(seq))
+        r.queue_published()
+        await trio.sleep(1)
+        assert r.room.calls == [[1, 2, 3, 4, 5]]
+        assert r.room.seq == 5
+        r.owner.publish_message(message(6))
+        r.queue_published()
+        await trio.sleep(1)
+        assert r.room.calls == [[1, 2, 3, 4, 5], [6]]
+
+
+async def test_other_events_keep_their_place_between_batches(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with replica(tmp_path) as r:
+        r.owner.publish_message(message(1))
+        r.owner.publish_message(message(2))
+        r.owner.publish_frame({"type": "notice"})
+        r.owner.publish_message(message(3, action="timeout"))  # blocked, mutes its author
+        r.owner.publish_message(message(4))
+        r.queue_published()
+        await trio.sleep(1)
+        assert r.room.calls == [[1, 2], "notice", "mute ann", [3, 4]]
+
+
+async def test_a_gap_is_filled_from_storage_between_the_batches_around_it(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with replica(tmp_path) as r:
+        stored = [message(seq).to_row() for seq in (1, 2, 3, 4)]
+        r.db.run_sync(repo.insert_batch, stored, [], ())
+        for seq in (1, 2, 5, 6):  # 3 and 4 were published while this node was away
+            r.owner.publish_message(message(seq))
+        r.queue_published()
+        await trio.sleep(1)
+        assert r.room.calls == [[1, 2], [3, 4], [5, 6]]
+        assert r.room.seq == 6
+
+
+async def test_a_long_backlog_goes_in_runs_of_at_most_run_max(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with replica(tmp_path) as r:
+        for seq in range(1, 2 * RUN_MAX + 2):
+            r.owner.publish_message(message(seq))
+        r.queue_published()
+        await trio.sleep(1)
+        assert [len(run) for run in r.room.calls] == [RUN_MAX, RUN_MAX, 1]
+        assert [seq for run in r.room.calls for seq in run] == list(range(1, 2 * RUN_MAX + 2))
