@@ -101,6 +101,7 @@ BUSY_CAUSES = {
     "queue": "its pipeline queue is full",
     "pipeline": "moderation and storage are behind",
     "delivery": "delivery to viewers is behind",
+    "elsewhere": "delivery to viewers on another node is behind",
 }
 
 
@@ -323,15 +324,25 @@ class Room(Actor):
 
     def _busy(self, now: float) -> str | None:
         """Why the room takes no post right now, if it is behind: "pipeline" (the oldest
-        accepted post has waited ROOM_BUSY_PIPELINE_MS for moderation and storage) or
-        "delivery" (viewers that read have had frames waiting ROOM_BUSY_DELIVERY_MS).
-        Senders are refused; nothing accepted is dropped."""
+        accepted post has waited ROOM_BUSY_PIPELINE_MS for moderation and storage),
+        "delivery" (viewers that read have had frames waiting ROOM_BUSY_DELIVERY_MS) or,
+        on the owner of a room across nodes, "elsewhere" (another node reported that
+        much delay to its viewers). Senders are refused; nothing accepted is dropped."""
         settings = self._deps.settings
         if self._pipeline_lag() > settings.room_busy_pipeline_ms / 1000:
             return "pipeline"
         if self._delivery_lag_at(now) > settings.room_busy_delivery_ms / 1000:
             return "delivery"
+        if self._delivery_lag_elsewhere() > settings.room_busy_delivery_ms / 1000:
+            return "elsewhere"
         return None
+
+    def _delivery_lag_elsewhere(self) -> float:
+        """The owner's view of the other nodes' delivery lag (0 on a replica: the owner
+        judges the other nodes; a replica judges its own viewers)."""
+        if self._cluster is None or not self._cluster.owner:
+            return 0.0
+        return self._cluster.delivery_lag_elsewhere()
 
     def _refuse_busy(self, refuse: Callable[[dict[str, Any]], None], cause: str) -> None:
         self._deps.metrics.refused["room_busy"] += 1
@@ -554,6 +565,9 @@ class Room(Actor):
     def member_count(self) -> int:
         return len(self._members)
 
+    def delivery_lag(self) -> float:
+        return self._delivery_lag_at(trio.current_time())
+
     def holds(self, message_id: str) -> bool:
         return any(m.id == message_id for m in self._replay)
 
@@ -582,6 +596,7 @@ class Room(Actor):
             "pipeline": self._pipeline_in.statistics().current_buffer_used,
             "pipeline_lag_ms": round(1000 * self._pipeline_lag(), 1),
             "delivery_lag_ms": round(1000 * self._delivery_lag_at(trio.current_time()), 1),
+            "delivery_lag_elsewhere_ms": round(1000 * self._delivery_lag_elsewhere(), 1),
             "busy": self._busy(trio.current_time()),
             "busy_refusals": self._busy_refusals,
             "policy_version": self._policy.version,

@@ -44,6 +44,7 @@ from safestream.store.database import Database
 __all__ = ["ClusteredRoom", "RoomCluster"]
 
 PRESENCE_STALE_SECS = 5.0
+LAG_STALE_SECS = 2.5  # a node reports every LEASE_TTL_SECS / 3; two reports missed
 FORWARDED_KEPT = 256
 FORWARDED_SECS = 10.0
 RUN_MAX = 64  # the owner's messages delivered together at most (one write per viewer)
@@ -56,6 +57,10 @@ class ClusteredRoom(Protocol):
     seq: int  # the last seq delivered here
 
     def member_count(self) -> int: ...
+
+    def delivery_lag(self) -> float:
+        """How long the oldest frame waiting for a viewer here that reads has waited."""
+        ...
 
     def holds(self, message_id: str) -> bool:
         """Whether the message is in the replay buffer (delivered here already)."""
@@ -93,7 +98,8 @@ class RoomCluster:
         self._room = room
         self._db = db
         self._settings = settings
-        self._presence_elsewhere: dict[str, tuple[int, float]] = {}
+        # node -> (its viewers here, how far behind it delivers, when it said so)
+        self._presence_elsewhere: dict[str, tuple[int, float, float]] = {}
         # Posts forwarded to the owner and not seen back yet: if the owner dies first,
         # the node that takes the room over accepts them itself.
         self._forwarded: deque[tuple[Post, float]] = deque(maxlen=FORWARDED_KEPT)
@@ -107,7 +113,14 @@ class RoomCluster:
     def viewers_elsewhere(self) -> int:
         """This room's viewers on the other nodes (counts from the last seconds)."""
         fresh = trio.current_time() - PRESENCE_STALE_SECS
-        return sum(n for n, at in self._presence_elsewhere.values() if at >= fresh)
+        return sum(n for n, _lag, at in self._presence_elsewhere.values() if at >= fresh)
+
+    def delivery_lag_elsewhere(self) -> float:
+        """How far behind the most lagging other node delivers (its last report)."""
+        fresh = trio.current_time() - LAG_STALE_SECS
+        return max(
+            (lag for _n, lag, at in self._presence_elsewhere.values() if at >= fresh), default=0.0
+        )
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Keep the lease (or take the room over), and serve the room's broker subjects."""
@@ -178,7 +191,10 @@ class RoomCluster:
                 reconnects = link.reconnects
                 await self.catch_up()
             if members := self._room.member_count():
-                link.publish_presence(members)  # the other nodes' counts stay fresh
+                # The other nodes' counts stay fresh, and the owner learns whether this
+                # node's viewers are behind (it refuses posts until they catch up).
+                behind_ms = round(1000 * self._room.delivery_lag())
+                link.publish_presence(members, behind_ms=behind_ms)
             try:
                 held = await link.try_own()
             except BrokerUnavailable:
@@ -211,7 +227,8 @@ class RoomCluster:
     def _receive_other(self, event: RemoteEvent) -> None:
         """An event that is not one of the owner's messages in seq order."""
         if event.presence is not None:
-            self._presence_elsewhere[event.node] = (event.presence, trio.current_time())
+            lag = event.behind_ms / 1000
+            self._presence_elsewhere[event.node] = (event.presence, lag, trio.current_time())
             self._room.presence_changed()
         elif event.message is not None:  # a held message a moderator approved
             if not self._room.holds(event.message.id):

@@ -66,7 +66,9 @@ class RemoteEvent:
 
     Exactly one of `message` (a decided chat message, with its `seq`) and `frame` (a
     server frame: to everyone, or only to `to` and, with `mods`, the moderators) is set;
-    `presence` carries a node's own viewer count in the room.
+    `presence` carries a node's own viewer count in the room and `behind_ms` how far
+    behind delivery to them is (`Room.delivery_lag`; the owner refuses posts while a
+    node is behind, as it does while its own viewers are).
     """
 
     node: str
@@ -76,6 +78,7 @@ class RemoteEvent:
     to: str | None = None
     mods: bool = False
     presence: int | None = None
+    behind_ms: int = 0
 
 
 def _dump(body: dict[str, Any]) -> bytes:
@@ -94,6 +97,10 @@ def _load(payload: bytes) -> dict[str, Any]:
     return data
 
 
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def decode_post(payload: bytes, *, max_length: int) -> RemotePost:
     data = _load(payload)
     fields = [data.get(name) for name in ("user", "role", "text")]
@@ -109,9 +116,10 @@ def decode_event(payload: bytes) -> RemoteEvent:
     data = _load(payload)
     node = data["node"]
     if "presence" in data:
-        if not isinstance(data["presence"], int) or data["presence"] < 0:
+        presence, behind_ms = data["presence"], data.get("behind_ms", 0)
+        if not all(_count(value) for value in (presence, behind_ms)):
             raise Malformed("bad presence")
-        return RemoteEvent(node=node, presence=data["presence"])
+        return RemoteEvent(node=node, presence=presence, behind_ms=behind_ms)
     if "message" in data:
         raw = data["message"]
         if not isinstance(raw, dict) or set(raw) != _MESSAGE_FIELDS:
@@ -186,8 +194,9 @@ class RoomLink:
             self.events_subject, _dump({"node": self.node, "frame": frame, "to": to, "mods": mods})
         )
 
-    def publish_presence(self, viewers: int) -> None:
-        self._broker.publish(self.events_subject, _dump({"node": self.node, "presence": viewers}))
+    def publish_presence(self, viewers: int, *, behind_ms: int = 0) -> None:
+        body = {"node": self.node, "presence": viewers, "behind_ms": behind_ms}
+        self._broker.publish(self.events_subject, _dump(body))
 
     def forward_post(self, user: str, role: str, text: str) -> None:
         self._broker.publish(

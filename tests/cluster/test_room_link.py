@@ -35,6 +35,9 @@ def test_a_directed_frame_and_a_presence_count_round_trip() -> None:
     event = decode_event(envelope(frame={"type": "error", "code": "muted"}, to="ann", mods=True))
     assert event.frame == {"type": "error", "code": "muted"} and event.to == "ann" and event.mods
     assert decode_event(envelope(presence=3)).presence == 3
+    reported = decode_event(envelope(presence=3, behind_ms=1500))
+    assert (reported.presence, reported.behind_ms) == (3, 1500)
+    assert decode_event(envelope(presence=3)).behind_ms == 0  # a node that does not say
 
 
 @pytest.mark.parametrize(
@@ -45,6 +48,10 @@ def test_a_directed_frame_and_a_presence_count_round_trip() -> None:
         json.dumps({"v": 2, "node": "a", "presence": 1}).encode(),
         json.dumps({"v": 1, "presence": 1}).encode(),
         envelope(presence=-1),
+        envelope(presence=True),
+        envelope(presence=1, behind_ms=-5),
+        envelope(presence=1, behind_ms="1500"),
+        envelope(presence=1, behind_ms=1.5),
         envelope(message={"id": "x"}),
         envelope(frame={"no": "type"}),
         envelope(frame={"type": "chat"}, to=5),

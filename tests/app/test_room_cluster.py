@@ -1,5 +1,7 @@
-"""A replica delivers the owner's queued events as one batch (one write per viewer), in
-seq order, with anything else (a relayed frame, a gap filled from storage) in its place.
+"""RoomCluster, a room's part across nodes. A replica delivers the owner's queued events
+as one batch (one write per viewer), in seq order, with anything else (a relayed frame, a
+gap filled from storage) in its place; every node reports how far behind its viewers are,
+and the owner sees the most lagging node's report until it goes stale.
 
 `RoomCluster` runs against a stand-in Room that records each `deliver_here` call and a
 stand-in broker whose subscription the test fills; payloads are encoded by a real
@@ -16,12 +18,13 @@ from types import SimpleNamespace
 from typing import Any
 
 import trio
+import trio.testing
 from appkit import InlineDatabase, node_settings
 
 from safestream.chat.frames import ChatMessage
-from safestream.chat.room_cluster import RUN_MAX, RoomCluster
+from safestream.chat.room_cluster import LAG_STALE_SECS, RUN_MAX, RoomCluster
 from safestream.chat.room_messages import Post
-from safestream.cluster.room_link import RoomLink
+from safestream.cluster.room_link import LEASE_TTL_SECS, RoomLink, decode_event
 from safestream.store import repo
 
 
@@ -58,9 +61,13 @@ class StandInRoom:
     room: str = "main"
     seq: int = 0
     calls: list[Any] = field(default_factory=list)
+    lag: float = 0.0
 
     def member_count(self) -> int:
         return 1
+
+    def delivery_lag(self) -> float:
+        return self.lag
 
     def holds(self, message_id: str) -> bool:
         return False
@@ -95,6 +102,8 @@ def message(seq: int, action: str = "allow") -> ChatMessage:
 @dataclass
 class Replica:
     room: StandInRoom
+    cluster: RoomCluster
+    broker: StandInBroker
     owner: RoomLink  # encodes what the owner publishes
     inbox: trio.MemorySendChannel[bytes]
     owner_broker: StandInBroker
@@ -120,7 +129,8 @@ async def replica(tmp_path: Path) -> AsyncIterator[Replica]:
         async with trio.open_nursery() as nursery:
             await nursery.start(cluster.run)
             owner = RoomLink(owner_broker, "main")  # type: ignore[arg-type]
-            yield Replica(room, owner, broker.inboxes[link.events_subject], owner_broker, db)
+            inbox = broker.inboxes[link.events_subject]
+            yield Replica(room, cluster, broker, owner, inbox, owner_broker, db)
             nursery.cancel_scope.cancel()
     finally:
         db.dispose()
@@ -180,3 +190,31 @@ async def test_a_long_backlog_goes_in_runs_of_at_most_run_max(
         await trio.sleep(1)
         assert [len(run) for run in r.room.calls] == [RUN_MAX, RUN_MAX, 1]
         assert [seq for run in r.room.calls for seq in run] == list(range(1, 2 * RUN_MAX + 2))
+
+
+async def test_a_node_reports_how_far_behind_its_viewers_are_with_its_count(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with replica(tmp_path) as r:
+        r.room.lag = 1.2346
+        await trio.sleep(LEASE_TTL_SECS / 3 + 0.01)
+        [report] = [decode_event(p) for p in r.broker.published]
+        assert (report.node, report.presence, report.behind_ms) == ("b", 1, 1235)
+
+
+async def test_the_most_lagging_node_counts_until_its_report_is_stale(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with replica(tmp_path) as r:
+        r.owner.publish_presence(3, behind_ms=1500)
+        r.owner_broker.node = "c"  # a third node
+        r.owner.publish_presence(2, behind_ms=200)
+        r.queue_published()
+        await trio.testing.wait_all_tasks_blocked()
+        assert r.cluster.delivery_lag_elsewhere() == 1.5
+        assert r.cluster.viewers_elsewhere() == 5
+        await trio.sleep(LAG_STALE_SECS - 0.1)
+        assert r.cluster.delivery_lag_elsewhere() == 1.5
+        await trio.sleep(0.2)  # neither node said anything since: the lag is not trusted
+        assert r.cluster.delivery_lag_elsewhere() == 0.0
+        assert r.cluster.viewers_elsewhere() == 5  # counts stay a while longer
