@@ -12,13 +12,16 @@ from contextlib import asynccontextmanager
 from functools import partial
 
 import pytest
+import redis.asyncio as aioredis
 import trio
+import trio_asyncio
 from servicekit import require_service
 
 from actors import ActorSystem, ChildSpec, Supervisor
 from safestream.cluster.actor import BrokerActor, BrokerClient, BrokerStatus
 from safestream.cluster.backends import open_broker
 from safestream.cluster.broker import Broker, BrokerUnavailable
+from safestream.cluster.redis_broker import BURST_MAX, _read_burst
 
 URLS = {"memory": "memory://", "redis": "redis://127.0.0.1:6379/0", "nats": "nats://127.0.0.1:4222"}
 
@@ -127,3 +130,28 @@ async def test_a_dropped_redis_connection_degrades_then_reconnects_and_resubscri
         await trio.sleep(0.5)  # resubscribed by the reader task
         b.publish("s", b"after")
         assert await receive(events) == b"after"
+
+
+async def test_a_redis_backlog_is_read_in_bursts_of_at_most_burst_max(namespace: str) -> None:
+    require_service("redis")
+    async with trio_asyncio.open_loop():
+        client = aioredis.Redis.from_url(URLS["redis"])
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        channel = f"{namespace}:backlog"
+        await trio_asyncio.aio_as_trio(pubsub.subscribe)(channel)
+        count = BURST_MAX + 10
+        for n in range(count):  # all published before anything is read: a backlog
+            await trio_asyncio.aio_as_trio(client.publish)(channel, str(n))
+        bursts: list[int] = []
+        with trio.fail_after(10):
+            while sum(bursts) < count:
+                burst = await trio_asyncio.aio_as_trio(_read_burst)(pubsub)
+                assert [m["data"] for m in burst] == [
+                    str(n).encode() for n in range(sum(bursts), sum(bursts) + len(burst))
+                ]
+                if burst:  # (empty: the subscription's confirmation, read and ignored)
+                    bursts.append(len(burst))
+        assert bursts[0] == BURST_MAX and sum(bursts) == count
+        assert await trio_asyncio.aio_as_trio(_read_burst)(pubsub) == []  # after POLL_SECS
+        await trio_asyncio.aio_as_trio(pubsub.aclose)()
+        await trio_asyncio.aio_as_trio(client.aclose)()
