@@ -110,6 +110,12 @@ class RoomCluster:
         self.link.forward_post(post.user, post.role, post.text)
         self._forwarded.append((post, trio.current_time()))
 
+    def report_presence(self) -> None:
+        """Tell the other nodes this node's viewers in the room and how far behind their
+        delivery is (the owner refuses posts while any node is behind)."""
+        behind_ms = round(1000 * self._room.delivery_lag())
+        self.link.publish_presence(self._room.member_count(), behind_ms=behind_ms)
+
     def viewers_elsewhere(self) -> int:
         """This room's viewers on the other nodes (counts from the last seconds)."""
         fresh = trio.current_time() - PRESENCE_STALE_SECS
@@ -190,11 +196,8 @@ class RoomCluster:
             if link.reconnects != reconnects and not self.owner:
                 reconnects = link.reconnects
                 await self.catch_up()
-            if members := self._room.member_count():
-                # The other nodes' counts stay fresh, and the owner learns whether this
-                # node's viewers are behind (it refuses posts until they catch up).
-                behind_ms = round(1000 * self._room.delivery_lag())
-                link.publish_presence(members, behind_ms=behind_ms)
+            if self._room.member_count():
+                self.report_presence()  # the other nodes' counts and lag stay fresh
             try:
                 held = await link.try_own()
             except BrokerUnavailable:
@@ -227,9 +230,11 @@ class RoomCluster:
     def _receive_other(self, event: RemoteEvent) -> None:
         """An event that is not one of the owner's messages in seq order."""
         if event.presence is not None:
+            before = self._presence_elsewhere.get(event.node)
             lag = event.behind_ms / 1000
             self._presence_elsewhere[event.node] = (event.presence, lag, trio.current_time())
-            self._room.presence_changed()
+            if before is None or before[0] != event.presence:
+                self._room.presence_changed()
         elif event.message is not None:  # a held message a moderator approved
             if not self._room.holds(event.message.id):
                 self._room.deliver_here([event.message])

@@ -116,21 +116,27 @@ class Member:
     role: str
     outbox: Outbox
     room: ActorRef[Any]
+    # Frames read from the outbox but not asked for yet (a write holds several).
+    unread: list[dict[str, Any]] = field(default_factory=list)
 
     async def post(self, text: str) -> None:
         await self.room.tell(Post(self.conn_id, self.user, self.role, text))
 
     async def frames(self, kind: str | None = None, count: int = 1) -> list[dict[str, Any]]:
-        """The next `count` frames (of `kind`), skipping others; fails after 30 s."""
+        """The next `count` frames (of `kind`), skipping others; fails after 30 s. Frames
+        after them in the same write are kept for the next call."""
         out: list[dict[str, Any]] = []
         with trio.fail_after(30):
             while len(out) < count:
-                written = b"".join(await self.outbox.next_batch())
-                for raw in split_frames(written):
-                    events = json.loads(frame_payload(raw))
-                    for frame in events if isinstance(events, list) else [events]:
-                        if kind is None or frame["type"] == kind:
-                            out.append(frame)
+                if not self.unread:
+                    written = b"".join(await self.outbox.next_batch())
+                    for raw in split_frames(written):
+                        events = json.loads(frame_payload(raw))
+                        self.unread += events if isinstance(events, list) else [events]
+                while self.unread and len(out) < count:
+                    frame = self.unread.pop(0)
+                    if kind is None or frame["type"] == kind:
+                        out.append(frame)
                 closed = self.outbox.close_request is not None and not len(out) >= count
                 if closed and not self.outbox.statistics().depth:
                     raise AssertionError(f"outbox closed: {self.outbox.close_request}")

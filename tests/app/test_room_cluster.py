@@ -89,7 +89,7 @@ class StandInRoom:
         self.calls.append(f"mute {user}")
 
     def presence_changed(self) -> None:
-        pass
+        self.calls.append("presence")
 
 
 def message(seq: int, action: str = "allow") -> ChatMessage:
@@ -218,3 +218,14 @@ async def test_the_most_lagging_node_counts_until_its_report_is_stale(
         await trio.sleep(0.2)  # neither node said anything since: the lag is not trusted
         assert r.cluster.delivery_lag_elsewhere() == 0.0
         assert r.cluster.viewers_elsewhere() == 5  # counts stay a while longer
+
+
+async def test_only_a_changed_count_elsewhere_changes_the_presence_shown_here(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with replica(tmp_path) as r:
+        for count, behind_ms in ((3, 0), (3, 1500), (3, 0), (4, 0)):  # reports each second
+            r.owner.publish_presence(count, behind_ms=behind_ms)
+        r.queue_published()
+        await trio.testing.wait_all_tasks_blocked()
+        assert r.room.calls == ["presence", "presence"]  # 3 viewers there, then 4
