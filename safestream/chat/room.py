@@ -572,6 +572,14 @@ class Room(Actor):
     def delivery_lag(self) -> float:
         return self._delivery_lag_at(trio.current_time())
 
+    def stamped_age(self, seq: int) -> float:
+        first = None
+        for message in reversed(self._replay):
+            if message.seq <= seq:
+                break
+            first = message
+        return 0.0 if first is None else max(0.0, self._deps.sanctions.now() - first.ts)
+
     def holds(self, message_id: str) -> bool:
         return any(m.id == message_id for m in self._replay)
 

@@ -62,6 +62,11 @@ class ClusteredRoom(Protocol):
         """How long the oldest frame waiting for a viewer here that reads has waited."""
         ...
 
+    def stamped_age(self, seq: int) -> float:
+        """How long ago the first message after `seq` delivered here was stamped (0 when
+        there is none): on the owner, how far behind a node that delivered up to `seq` is."""
+        ...
+
     def holds(self, message_id: str) -> bool:
         """Whether the message is in the replay buffer (delivered here already)."""
         ...
@@ -114,7 +119,8 @@ class RoomCluster:
         """Tell the other nodes this node's viewers in the room and how far behind their
         delivery is (the owner refuses posts while any node is behind)."""
         behind_ms = round(1000 * self._room.delivery_lag())
-        self.link.publish_presence(self._room.member_count(), behind_ms=behind_ms)
+        members, seq = self._room.member_count(), self._room.seq
+        self.link.publish_presence(members, behind_ms=behind_ms, seq=seq)
 
     def viewers_elsewhere(self) -> int:
         """This room's viewers on the other nodes (counts from the last seconds)."""
@@ -231,7 +237,9 @@ class RoomCluster:
         """An event that is not one of the owner's messages in seq order."""
         if event.presence is not None:
             before = self._presence_elsewhere.get(event.node)
-            lag = event.behind_ms / 1000
+            lag = event.behind_ms / 1000  # frames waiting there, plus messages not yet there
+            if self.owner and event.seq is not None:
+                lag += self._room.stamped_age(event.seq)
             self._presence_elsewhere[event.node] = (event.presence, lag, trio.current_time())
             if before is None or before[0] != event.presence:
                 self._room.presence_changed()

@@ -66,9 +66,10 @@ class RemoteEvent:
 
     Exactly one of `message` (a decided chat message, with its `seq`) and `frame` (a
     server frame: to everyone, or only to `to` and, with `mods`, the moderators) is set;
-    `presence` carries a node's own viewer count in the room and `behind_ms` how far
-    behind delivery to them is (`Room.delivery_lag`; the owner refuses posts while a
-    node is behind, as it does while its own viewers are).
+    `presence` carries a node's own viewer count in the room, with `behind_ms` (how far
+    behind delivery to them is, `Room.delivery_lag`) and `seq` (the last message it
+    delivered): from these the owner tells how far behind the node is, and refuses
+    posts while it is, as it does while its own viewers are.
     """
 
     node: str
@@ -79,6 +80,7 @@ class RemoteEvent:
     mods: bool = False
     presence: int | None = None
     behind_ms: int = 0
+    seq: int | None = None
 
 
 def _dump(body: dict[str, Any]) -> bytes:
@@ -116,10 +118,12 @@ def decode_event(payload: bytes) -> RemoteEvent:
     data = _load(payload)
     node = data["node"]
     if "presence" in data:
-        presence, behind_ms = data["presence"], data.get("behind_ms", 0)
+        presence, behind_ms, seq = data["presence"], data.get("behind_ms", 0), data.get("seq")
         if not all(_count(value) for value in (presence, behind_ms)):
             raise Malformed("bad presence")
-        return RemoteEvent(node=node, presence=presence, behind_ms=behind_ms)
+        if seq is not None and not _count(seq):
+            raise Malformed("bad seq")
+        return RemoteEvent(node=node, presence=presence, behind_ms=behind_ms, seq=seq)
     if "message" in data:
         raw = data["message"]
         if not isinstance(raw, dict) or set(raw) != _MESSAGE_FIELDS:
@@ -194,8 +198,8 @@ class RoomLink:
             self.events_subject, _dump({"node": self.node, "frame": frame, "to": to, "mods": mods})
         )
 
-    def publish_presence(self, viewers: int, *, behind_ms: int = 0) -> None:
-        body = {"node": self.node, "presence": viewers, "behind_ms": behind_ms}
+    def publish_presence(self, viewers: int, *, behind_ms: int = 0, seq: int | None = None) -> None:
+        body = {"node": self.node, "presence": viewers, "behind_ms": behind_ms, "seq": seq}
         self._broker.publish(self.events_subject, _dump(body))
 
     def forward_post(self, user: str, role: str, text: str) -> None:

@@ -37,6 +37,7 @@ class StandInBroker:
         self.status = SimpleNamespace(reconnects=0)
         self.published: list[bytes] = []
         self.inboxes: dict[str, trio.MemorySendChannel[bytes]] = {}
+        self.owns = False
 
     def publish(self, subject: str, payload: bytes) -> bool:
         self.published.append(payload)
@@ -48,7 +49,7 @@ class StandInBroker:
         return receive
 
     async def acquire_lease(self, name: str, *, ttl: float) -> bool:
-        return False
+        return self.owns
 
     async def release_lease(self, name: str) -> None:
         pass
@@ -62,12 +63,16 @@ class StandInRoom:
     seq: int = 0
     calls: list[Any] = field(default_factory=list)
     lag: float = 0.0
+    ages: dict[int, float] = field(default_factory=dict)  # stamped_age by seq
 
     def member_count(self) -> int:
         return 1
 
     def delivery_lag(self) -> float:
         return self.lag
+
+    def stamped_age(self, seq: int) -> float:
+        return self.ages.get(seq, 0.0)
 
     def holds(self, message_id: str) -> bool:
         return False
@@ -117,7 +122,9 @@ class Replica:
 
 
 @asynccontextmanager
-async def replica(tmp_path: Path) -> AsyncIterator[Replica]:
+async def replica(tmp_path: Path, *, owner: bool = False) -> AsyncIterator[Replica]:
+    """A node's RoomCluster (a replica, or with `owner` the room's owner) and what the
+    other node publishes, encoded by its own RoomLink."""
     settings = node_settings(tmp_path)
     db = InlineDatabase(settings.database_url, threads=1)
     db.upgrade()
@@ -125,6 +132,7 @@ async def replica(tmp_path: Path) -> AsyncIterator[Replica]:
     room = StandInRoom()
     link = RoomLink(broker, "main")  # type: ignore[arg-type]
     cluster = RoomCluster(link, room, db=db, settings=settings)
+    cluster.owner = broker.owns = owner
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(cluster.run)
@@ -199,7 +207,7 @@ async def test_a_node_reports_how_far_behind_its_viewers_are_with_its_count(
         r.room.lag = 1.2346
         await trio.sleep(LEASE_TTL_SECS / 3 + 0.01)
         [report] = [decode_event(p) for p in r.broker.published]
-        assert (report.node, report.presence, report.behind_ms) == ("b", 1, 1235)
+        assert (report.node, report.presence, report.behind_ms, report.seq) == ("b", 1, 1235, 0)
 
 
 async def test_the_most_lagging_node_counts_until_its_report_is_stale(
@@ -229,3 +237,18 @@ async def test_only_a_changed_count_elsewhere_changes_the_presence_shown_here(
         r.queue_published()
         await trio.testing.wait_all_tasks_blocked()
         assert r.room.calls == ["presence", "presence"]  # 3 viewers there, then 4
+
+
+async def test_the_owner_adds_the_age_of_the_messages_a_node_has_not_delivered(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with replica(tmp_path, owner=True) as r:
+        r.room.ages = {40: 2.0, 48: 0.25}  # the first message after seq 40 was 2 s ago
+        r.owner.publish_presence(3, behind_ms=500, seq=40)  # (here: the other node)
+        r.queue_published()
+        await trio.testing.wait_all_tasks_blocked()
+        assert r.cluster.delivery_lag_elsewhere() == 2.5
+        r.owner.publish_presence(3, behind_ms=0, seq=48)
+        r.queue_published()
+        await trio.testing.wait_all_tasks_blocked()
+        assert r.cluster.delivery_lag_elsewhere() == 0.25

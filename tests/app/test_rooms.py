@@ -280,3 +280,22 @@ async def test_an_orderly_stop_stores_the_posts_already_in_the_pipeline(
         db = node.parts.db
     stored = db.run_sync(repo.room_history, "main", 10)
     assert [m.text for m in stored] == ["last words"]
+
+
+async def test_the_room_tells_how_long_ago_the_first_message_after_a_seq_was_stamped(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with open_node(tmp_path) as node:
+        ann = await node.join("ann")
+        await ann.frame("history")
+        posted = []
+        for text in ("one", "two", "three"):  # seq 1, 2, 3, a second apart
+            posted.append(trio.current_time())
+            await ann.post(text)
+            await ann.frame("chat")
+            await trio.sleep(1)
+        room = (await node.room())._cell.actor
+        now = trio.current_time()
+        for seq in (0, 1, 2):
+            assert room.stamped_age(seq) == pytest.approx(now - posted[seq])
+        assert room.stamped_age(3) == 0.0  # nothing after it

@@ -38,6 +38,8 @@ def test_a_directed_frame_and_a_presence_count_round_trip() -> None:
     reported = decode_event(envelope(presence=3, behind_ms=1500))
     assert (reported.presence, reported.behind_ms) == (3, 1500)
     assert decode_event(envelope(presence=3)).behind_ms == 0  # a node that does not say
+    assert decode_event(envelope(presence=3, seq=41)).seq == 41
+    assert decode_event(envelope(presence=3)).seq is None
 
 
 @pytest.mark.parametrize(
@@ -52,6 +54,8 @@ def test_a_directed_frame_and_a_presence_count_round_trip() -> None:
         envelope(presence=1, behind_ms=-5),
         envelope(presence=1, behind_ms="1500"),
         envelope(presence=1, behind_ms=1.5),
+        envelope(presence=1, seq=-1),
+        envelope(presence=1, seq="7"),
         envelope(message={"id": "x"}),
         envelope(frame={"no": "type"}),
         envelope(frame={"type": "chat"}, to=5),
