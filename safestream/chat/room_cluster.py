@@ -103,7 +103,7 @@ class RoomCluster:
         self._room = room
         self._db = db
         self._settings = settings
-        # node -> (its viewers here, how far behind it delivers, when it said so)
+        # node -> (its viewers in this room, how far behind it delivers, when it said so)
         self._presence_elsewhere: dict[str, tuple[int, float, float]] = {}
         # Posts forwarded to the owner and not seen back yet: if the owner dies first,
         # the node that takes the room over accepts them itself.
