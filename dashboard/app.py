@@ -27,6 +27,7 @@ from dashboard.frames import (
     gifters_frame,
     merge_messages,
     messages_frame,
+    overload,
     score_distribution,
     with_why,
 )
@@ -180,7 +181,16 @@ class Dashboard:
                 name="Moderation latency", value=0.0, format="{value:.1f} ms", **card
             ),
             "held": pn.indicators.Number(name="Held", value=0, **card),
+            "busy": pn.indicators.Number(
+                name="Refused busy/s", value=0.0, format="{value:.1f}",
+                colors=[(0.05, "#2ecc71"), (1e9, ACCENT)], **card,
+            ),
         }  # fmt: skip
+        # What the chat turned away lately (refused as busy, viewers cut, updates shed):
+        # plain text (`Str` escapes), shown only while there is something to say.
+        self.overload = pn.pane.Str(
+            "", visible=False, css_classes=["overload"], styles={"color": ACCENT}
+        )
         self.status = pn.widgets.StaticText(name="Feed", value="connecting…")
         self.model = pn.widgets.StaticText(name="Model", value="")
         self.charts = Charts()
@@ -194,7 +204,8 @@ class Dashboard:
         self.logout_button = pn.widgets.Button(name="Log out", width=180, align="end")
         self.logout_button.on_click(self.logout)
         overview = pn.Column(
-            pn.FlexBox(*self.cards.values()), self.charts.layout, name="Overview",
+            self.overload, pn.FlexBox(*self.cards.values()), self.charts.layout,
+            name="Overview",
             sizing_mode="stretch_width",
         )  # fmt: skip
         self.tabs = pn.Tabs(
@@ -259,6 +270,10 @@ class Dashboard:
         moderation = metrics.get("moderation") or {}
         self.cards["latency"].value = float(moderation.get("mean_latency_ms") or 0.0)
         self.cards["rate"].value = self.history.latest_rate()
+        turned_away = overload(self.history)
+        self.cards["busy"].value = turned_away.refused_per_sec
+        self.overload.object = turned_away.text()
+        self.overload.visible = bool(self.overload.object)
         self.model.value = str(moderation.get("model", ""))
         self.status.value = f"live · {time.strftime('%H:%M:%S', time.localtime(t))}"
         self.charts.update_series(self.history.frame(window_secs=30.0))

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from dashboard.whatif import why_text
+from safestream.chat.protocol import BUSY_CAUSES
 
 __all__ = [
     "HIDDEN_COLUMNS",
@@ -26,11 +27,13 @@ __all__ = [
     "MESSAGE_DTYPES",
     "STATUS_COLOURS",
     "MetricsHistory",
+    "Overload",
     "audit_frame",
     "filter_messages",
     "gifters_frame",
     "merge_messages",
     "messages_frame",
+    "overload",
     "score_distribution",
     "tree_changes",
     "tree_edges",
@@ -210,10 +213,85 @@ class MetricsHistory:
             )
         return pd.DataFrame(rows, columns=["t", "messages_per_sec", "toxic_pct", "viewers"])
 
+    def samples(self) -> Iterable[tuple[float, Mapping[str, Any]]]:
+        return iter(self._samples)
+
     def latest_rate(self) -> float:
         """Messages per second between the last two samples (0 with fewer than two)."""
         df = self.frame(window_secs=0.0)
         return float(df["messages_per_sec"].iloc[-1]) if len(df) else 0.0
+
+
+@dataclass(frozen=True)
+class Overload:
+    """What the chat turned away in a window of `/metrics` samples (all counts)."""
+
+    secs: float = 0.0
+    refused: Mapping[str, int] = field(default_factory=dict)  # room_busy, by cause
+    shed: int = 0  # presence and gift updates skipped for viewers behind
+    cut: int = 0  # viewers closed as too slow (4008)
+
+    @property
+    def refused_per_sec(self) -> float:
+        return sum(self.refused.values()) / self.secs if self.secs > 0 else 0.0
+
+    def text(self) -> str:
+        """A sentence for moderators, or "" when nothing was turned away."""
+        parts = []
+        if total := sum(self.refused.values()):
+            causes = "; ".join(
+                f"{BUSY_CAUSES.get(cause, cause)}: {n}"
+                for cause, n in sorted(self.refused.items(), key=lambda kv: -kv[1])
+            )
+            parts.append(f"The chat refused {_count(total, 'post')} as busy ({causes}).")
+        if self.cut:
+            parts.append(f"{_count(self.cut, 'viewer')} cut off as too slow.")
+        if self.shed:
+            parts.append(f"{_count(self.shed, 'presence or gift update')} skipped.")
+        return f"Last {self.secs:.0f} s: " + " ".join(parts) if parts else ""
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
+
+
+def overload(history: MetricsHistory, window_secs: float = 30.0) -> Overload:
+    """What was refused, cut and shed between the oldest sample of the window (after
+    any counter reset) and the newest."""
+    samples = list(history.samples())
+    if len(samples) < 2:
+        return Overload()
+    newest_t, newest = samples[-1]
+    base_t, base = newest_t, newest
+    for t, m in reversed(samples[:-1]):
+        older, newer = _overload_counts(m), _overload_counts(base)
+        if newest_t - t > window_secs or any(o > n for o, n in zip(older, newer, strict=True)):
+            break  # out of the window, or the counters were reset after this sample
+        base_t, base = t, m
+    busy, base_busy = _busy(newest), _busy(base)
+    refused = {c: n - base_busy.get(c, 0) for c, n in busy.items() if n > base_busy.get(c, 0)}
+    return Overload(
+        secs=newest_t - base_t,
+        refused=refused,
+        shed=max(0, _shed(newest) - _shed(base)),
+        cut=max(0, _cut(newest) - _cut(base)),
+    )
+
+
+def _busy(m: Mapping[str, Any]) -> dict[str, int]:
+    return {str(k): int(v) for k, v in ((m.get("overload") or {}).get("room_busy") or {}).items()}
+
+
+def _shed(m: Mapping[str, Any]) -> int:
+    return sum(int(v) for v in ((m.get("overload") or {}).get("shed") or {}).values())
+
+
+def _cut(m: Mapping[str, Any]) -> int:
+    return int(m.get("slow_consumers") or 0)
+
+
+def _overload_counts(m: Mapping[str, Any]) -> tuple[int, int, int]:
+    return sum(_busy(m).values()), _shed(m), _cut(m)
 
 
 def _total(m: Mapping[str, Any]) -> int:

@@ -54,8 +54,10 @@ class ReplayChart:
 
     def __init__(self) -> None:
         factors = [(action, when) for action in ACTIONS for when in ("before", "after")]
-        self.source = ColumnDataSource({"x": factors, "count": [0] * len(factors), "colour": []})
-        self.source.data["colour"] = [SECOND if w == "before" else ACCENT for _a, w in factors]
+        colours = [SECOND if when == "before" else ACCENT for _action, when in factors]
+        self.source = ColumnDataSource(
+            {"x": factors, "count": [0] * len(factors), "colour": colours}
+        )
         self.y_range = Range1d(start=0, end=1)
         self.figure = figure(
             title="Actions over the last hour: as it happened vs. with the edited policy",

@@ -21,6 +21,7 @@ from typing import Any
 from safestream.chat.text import InvalidText, clean_chat_text
 
 __all__ = [
+    "BUSY_CAUSES",
     "ROOM_RESTART_REASON",
     "SHUTDOWN_REASON",
     "AuthFrame",
@@ -54,6 +55,15 @@ class CloseCode(IntEnum):
 # The close reasons of GOING_AWAY and SERVICE_RESTART say what a client should do.
 SHUTDOWN_REASON = "server shutting down, reconnect with ?since=<last seq>"
 ROOM_RESTART_REASON = "room restarting, reconnect with ?since=<last seq>"
+
+# Why a room refuses posts with `room_busy` (the error's detail; `/metrics` counts each
+# under `overload.room_busy`).
+BUSY_CAUSES = {
+    "queue": "its pipeline queue is full",
+    "pipeline": "moderation and storage are behind",
+    "delivery": "delivery to viewers is behind",
+    "elsewhere": "delivery to viewers on another node is behind",
+}
 
 
 @dataclass(frozen=True)

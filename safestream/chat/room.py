@@ -54,6 +54,7 @@ from safestream.chat.frames import (
     presence_frame,
 )
 from safestream.chat.protocol import (
+    BUSY_CAUSES,
     ROOM_RESTART_REASON,
     SHUTDOWN_REASON,
     CloseCode,
@@ -97,14 +98,6 @@ PRESENCE_INTERVAL_SECS = 1.0
 # Within the room's shutdown grace (ROOM_SHUTDOWN_SECS): time to finish accepted posts.
 DRAIN_SECS = 4.0
 LOAD_INTERVAL_SECS = 0.1
-BUSY_CAUSES = {
-    "queue": "its pipeline queue is full",
-    "pipeline": "moderation and storage are behind",
-    "delivery": "delivery to viewers is behind",
-    "elsewhere": "delivery to viewers on another node is behind",
-}
-
-
 @dataclass(frozen=True)
 class RoomDeps:
     """What every Room of a node is given at construction."""

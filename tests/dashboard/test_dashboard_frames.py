@@ -10,11 +10,13 @@ import pytest
 from dashboard.frames import (
     STATUS_COLOURS,
     MetricsHistory,
+    Overload,
     audit_frame,
     filter_messages,
     gifters_frame,
     merge_messages,
     messages_frame,
+    overload,
     score_distribution,
     tree_changes,
     tree_edges,
@@ -325,3 +327,43 @@ def test_tree_rows_list_every_node_of_a_cluster_with_unique_paths() -> None:
         "b:/safestream/rooms",
     ]
     assert rows[3]["parent"] == "b:/safestream"
+
+
+def overload_sample(busy: dict[str, int], shed: int = 0, cut: int = 0) -> dict[str, Any]:
+    return {
+        "messages_total": 0,
+        "slow_consumers": cut,
+        "overload": {"room_busy": busy, "shed": {"presence": shed}},
+    }
+
+
+def test_overload_counts_what_was_turned_away_in_the_window() -> None:
+    history = MetricsHistory()
+    history.add(0.0, overload_sample({"delivery": 50}))  # before the window
+    history.add(10.0, overload_sample({"delivery": 60}, shed=5))
+    history.add(20.0, overload_sample({"delivery": 70, "elsewhere": 30}, shed=9, cut=2))
+    history.add(40.0, overload_sample({"delivery": 80, "elsewhere": 90}, shed=20, cut=3))
+    found = overload(history, window_secs=30.0)
+    assert found == Overload(secs=30.0, refused={"delivery": 20, "elsewhere": 90}, shed=15, cut=3)
+    assert found.refused_per_sec == pytest.approx(110 / 30)
+    assert found.text() == (
+        "Last 30 s: The chat refused 110 posts as busy (delivery to viewers on another node"
+        " is behind: 90; delivery to viewers is behind: 20). 3 viewers cut off as too"
+        " slow. 15 presence or gift updates skipped."
+    )
+
+
+def test_overload_is_nothing_when_nothing_was_turned_away_or_counters_were_reset() -> None:
+    history = MetricsHistory()
+    assert overload(history) == Overload() and Overload().text() == ""
+    history.add(0.0, overload_sample({"delivery": 500}, shed=40, cut=9))
+    history.add(1.0, overload_sample({}, shed=0, cut=0))  # metrics reset (or a restart)
+    history.add(2.0, overload_sample({"queue": 1}))
+    assert overload(history) == Overload(secs=1.0, refused={"queue": 1})
+    assert overload(history).text() == (
+        "Last 1 s: The chat refused 1 post as busy (its pipeline queue is full: 1)."
+    )
+    quiet = MetricsHistory()
+    quiet.add(0.0, overload_sample({"delivery": 5}))
+    quiet.add(1.0, overload_sample({"delivery": 5}))
+    assert overload(quiet).text() == "" and overload(quiet).refused_per_sec == 0.0
