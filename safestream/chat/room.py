@@ -98,6 +98,8 @@ PRESENCE_INTERVAL_SECS = 1.0
 # Within the room's shutdown grace (ROOM_SHUTDOWN_SECS): time to finish accepted posts.
 DRAIN_SECS = 4.0
 LOAD_INTERVAL_SECS = 0.1
+
+
 @dataclass(frozen=True)
 class RoomDeps:
     """What every Room of a node is given at construction."""
