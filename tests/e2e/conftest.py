@@ -156,9 +156,11 @@ def app_server(tmp_path: Path) -> Iterator[AppProcess]:
         app.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """A Playwright Chromium browser (Debian's binary), shared by the session."""
+    """A Playwright Chromium browser (Debian's binary), shared by a module's tests and
+    closed after them: while Playwright's sync API is open its asyncio loop stays this
+    thread's running loop, which breaks trio-asyncio (the brokers) in any later test."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI") == "true":
             pytest.fail(f"{CHROMIUM} is missing (tests/services.sh installs it)")
@@ -167,9 +169,16 @@ def chromium() -> Iterator[Any]:
 
     # Importing trio-asyncio (the Redis/NATS brokers, in earlier tests of this session)
     # makes asyncio.new_event_loop() build its synchronous Trio loop, which Playwright's
-    # sync API cannot run on. Outside Trio it defers to an explicitly set policy.
+    # sync API cannot run on. Outside Trio it defers to an explicitly set policy: set
+    # while Playwright makes its own loop, then given back.
+    policy = asyncio.get_event_loop_policy()
     asyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())
-    with sync_playwright() as playwright:
+    try:
+        playwright_manager = sync_playwright()
+        playwright = playwright_manager.__enter__()
+    finally:
+        asyncio.set_event_loop_policy(policy)
+    try:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
@@ -177,3 +186,5 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+    finally:
+        playwright_manager.__exit__(None, None, None)
