@@ -421,6 +421,7 @@ class Room(Actor):
             await self._deps.db.run(repo.set_mute, user, until)
         except (UserNotFound, SQLAlchemyError):
             self._deps.metrics.refused["mute_not_stored"] += 1
+            self._deps.sanctions.not_stored(user)  # kept, and written again when it can be
 
     def _deliver(self, messages: list[ChatMessage]) -> None:
         """The owner's delivery: count, deliver here, publish to the other nodes."""

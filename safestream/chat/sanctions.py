@@ -26,6 +26,9 @@ class Sanctions:
         self._banned: dict[str, float] = {}
         # (table, user, until) held here but not stored, at the last `reconcile`
         self._unstored: set[tuple[str, str, float]] = set()
+        # Mutes applied here whose write to the database failed (policy timeouts):
+        # `reconcile` keeps them, and the sanctions sync writes them when it can.
+        self._not_stored: dict[str, float] = {}
 
     def now(self) -> float:
         return self._clock()
@@ -41,6 +44,23 @@ class Sanctions:
 
     def unmute(self, user: str) -> None:
         self._muted.pop(user, None)
+        self._not_stored.pop(user, None)
+
+    def not_stored(self, user: str) -> None:
+        """The write of `user`'s current mute failed: keep it here until it is stored,
+        lifted, replaced by a stored one, or over."""
+        if user in self._muted:
+            self._not_stored[user] = self._muted[user]
+
+    def stored(self, user: str, until: float) -> None:
+        """`user`'s mute until `until` is in the database now."""
+        if self._not_stored.get(user) == until:
+            del self._not_stored[user]
+
+    def unstored_mutes(self) -> dict[str, float]:
+        """user -> until of the running mutes whose write failed (to write again)."""
+        now = self._clock()
+        return {user: until for user, until in self._not_stored.items() if until > now}
 
     def muted_for(self, user: str) -> float:
         """Seconds of mute left (0 when not muted)."""
@@ -60,16 +80,23 @@ class Sanctions:
         broadcast of a moderator's action was lost: stored ones apply here; one held
         here but not stored is lifted once it was already unstored, unchanged, at the
         previous call (a policy timeout is applied here first and stored a moment later,
-        so it is never lifted in between). Returns how many entries changed."""
+        so it is never lifted in between). A mute whose write failed (`not_stored`) is
+        kept until it runs out, unless a stored one replaces it. Returns how many entries
+        changed."""
         changed = 0
         unstored: set[tuple[str, str, float]] = set()
+        self._not_stored = self.unstored_mutes()
+        for user in mutes:
+            self._not_stored.pop(user, None)  # the stored mute wins
         for name, table, stored in (("mute", self._muted, mutes), ("ban", self._banned, bans)):
             for user, until in stored.items():
                 if table.get(user) != until:
                     table[user] = until
                     changed += 1
             for user, until in list(table.items()):
-                if user in stored:
+                if user in stored or until <= self._clock():
+                    continue  # stored, or over (it goes when next asked about)
+                if name == "mute" and self._not_stored.get(user) == until:
                     continue
                 if (name, user, until) in self._unstored:
                     del table[user]

@@ -84,3 +84,32 @@ def test_only_a_node_with_a_real_broker_runs_the_sync(tmp_path: Path) -> None:
         settings = node_settings(tmp_path, broker_url=url)
         tree = build_tree(NodeParts.create(settings, KeywordClassifier()))
         assert ("sanctions" in [spec.name for spec in tree.specs]) is expected
+
+
+async def test_a_timeout_whose_write_failed_is_kept_and_written_at_the_next_interval(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    db = InlineDatabase(f"sqlite:///{tmp_path}/sync.db", threads=1)
+    db.upgrade()
+    db.run_sync(repo.create_user, "ann", None, "x", "viewer")
+    now = 1_000_000.0
+    sanctions = Sanctions(clock=lambda: now + trio.current_time())
+    # The room applied two policy timeouts and could not write them: the database
+    # hiccuped for ann; ghost has no account to store it with.
+    until = sanctions.mute("ann", 300)
+    sanctions.not_stored("ann")
+    sanctions.mute("ghost", 300)
+    sanctions.not_stored("ghost")
+    sync = SanctionsSync(db, sanctions, interval=10.0)
+    root = Supervisor([ChildSpec(name="sanctions", factory=lambda: sync)])
+    async with ActorSystem.open(root, name="t"):
+        await trio.sleep(10.5)
+        [stored] = [u for u in db.run_sync(repo.active_sanctions, at(now)) if u.username == "ann"]
+        assert stored.muted_until is not None and stored.muted_until.timestamp() == until
+        assert sync.introspect()["written"] == 1
+        await trio.sleep(60)  # six more reconciles: neither timeout is lifted
+        assert sanctions.muted_for("ann") > 0 and sanctions.muted_for("ghost") > 0
+        await trio.sleep(240)
+        assert sanctions.muted_for("ann") == 0.0 and sanctions.muted_for("ghost") == 0.0
+        assert sanctions.unstored_mutes() == {}
+    db.dispose()

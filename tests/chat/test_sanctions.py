@@ -47,3 +47,32 @@ def test_a_sanction_changed_here_since_the_last_reconcile_is_not_lifted() -> Non
     assert sanctions.muted_for("ann") == 200.0
     sanctions.reconcile({}, {})  # still not stored a whole interval later: lifted
     assert sanctions.muted_for("ann") == 0.0
+
+
+def test_a_timeout_whose_store_failed_runs_its_length_until_it_is_stored() -> None:
+    now = 1000.0
+    sanctions = Sanctions(clock=lambda: now)
+    until = sanctions.mute("ann", 300)
+    sanctions.not_stored("ann")  # the room's write of the policy timeout failed
+    assert sanctions.unstored_mutes() == {"ann": until}
+    for _ in range(3):  # the database does not have it: kept, not lifted
+        assert sanctions.reconcile({}, {}) == 0
+    assert sanctions.muted_for("ann") == 300
+    sanctions.stored("ann", until)  # written at last (by the sanctions sync)
+    assert sanctions.unstored_mutes() == {}
+    sanctions.reconcile({"ann": until}, {})
+    assert sanctions.muted_for("ann") == 300
+
+
+def test_an_unstored_timeout_gives_way_to_an_unmute_a_stored_mute_or_its_end() -> None:
+    now = 1000.0
+    sanctions = Sanctions(clock=lambda: now)
+    for user in ("ann", "bob", "cy"):
+        sanctions.mute(user, 300)
+        sanctions.not_stored(user)
+    sanctions.unmute("ann")  # a moderator lifted it
+    sanctions.reconcile({"bob": 5000.0}, {})  # another mute was stored since: it wins
+    assert sanctions.unstored_mutes() == {"cy": 1300.0}
+    assert (sanctions.muted_for("ann"), sanctions.muted_for("bob")) == (0.0, 4000.0)
+    now = 1300.0  # cy's timeout ran out
+    assert sanctions.reconcile({}, {}) == 0 and sanctions.unstored_mutes() == {}
