@@ -105,6 +105,7 @@ class RoomCluster:
         self._settings = settings
         # node -> (its viewers in this room, how far behind it delivers, when it said so)
         self._presence_elsewhere: dict[str, tuple[int, float, float]] = {}
+        self._shown_elsewhere = 0  # their total, as this room last showed it
         # Posts forwarded to the owner and not seen back yet: if the owner dies first,
         # the node that takes the room over accepts them itself.
         self._forwarded: deque[tuple[Post, float]] = deque(maxlen=FORWARDED_KEPT)
@@ -121,6 +122,14 @@ class RoomCluster:
         behind_ms = round(1000 * self._room.delivery_lag())
         members, seq = self._room.member_count(), self._room.seq
         self.link.publish_presence(members, behind_ms=behind_ms, seq=seq)
+
+    def _check_viewers_elsewhere(self) -> None:
+        """The room shows a new count only when the other nodes' total changed (a report
+        of the same count, every second from each node, changes nothing)."""
+        viewers = self.viewers_elsewhere()
+        if viewers != self._shown_elsewhere:
+            self._shown_elsewhere = viewers
+            self._room.presence_changed()
 
     def viewers_elsewhere(self) -> int:
         """This room's viewers on the other nodes (counts from the last seconds)."""
@@ -204,6 +213,7 @@ class RoomCluster:
                 await self.catch_up()
             if self._room.member_count():
                 self.report_presence()  # the other nodes' counts and lag stay fresh
+            self._check_viewers_elsewhere()  # a node that stopped reporting drops out
             try:
                 held = await link.try_own()
             except BrokerUnavailable:
@@ -236,13 +246,11 @@ class RoomCluster:
     def _receive_other(self, event: RemoteEvent) -> None:
         """An event that is not one of the owner's messages in seq order."""
         if event.presence is not None:
-            before = self._presence_elsewhere.get(event.node)
             lag = event.behind_ms / 1000  # frames waiting there, plus messages not yet there
             if self.owner and event.seq is not None:
                 lag += self._room.stamped_age(event.seq)
             self._presence_elsewhere[event.node] = (event.presence, lag, trio.current_time())
-            if before is None or before[0] != event.presence:
-                self._room.presence_changed()
+            self._check_viewers_elsewhere()
         elif event.message is not None:  # a held message a moderator approved
             if not self._room.holds(event.message.id):
                 self._room.deliver_here([event.message])

@@ -22,7 +22,12 @@ import trio.testing
 from appkit import InlineDatabase, node_settings
 
 from safestream.chat.frames import ChatMessage
-from safestream.chat.room_cluster import LAG_STALE_SECS, RUN_MAX, RoomCluster
+from safestream.chat.room_cluster import (
+    LAG_STALE_SECS,
+    PRESENCE_STALE_SECS,
+    RUN_MAX,
+    RoomCluster,
+)
 from safestream.chat.room_messages import Post
 from safestream.cluster.room_link import LEASE_TTL_SECS, RoomLink, decode_event
 from safestream.store import repo
@@ -237,6 +242,9 @@ async def test_only_a_changed_count_elsewhere_changes_the_presence_shown_here(
         r.queue_published()
         await trio.testing.wait_all_tasks_blocked()
         assert r.room.calls == ["presence", "presence"]  # 3 viewers there, then 4
+        # The other node stops reporting (it died): its viewers drop out of the count.
+        await trio.sleep(PRESENCE_STALE_SECS + LEASE_TTL_SECS / 3)
+        assert r.room.calls == ["presence"] * 3 and r.cluster.viewers_elsewhere() == 0
 
 
 async def test_the_owner_adds_the_age_of_the_messages_a_node_has_not_delivered(
