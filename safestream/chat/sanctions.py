@@ -58,9 +58,14 @@ class Sanctions:
             del self._not_stored[user]
 
     def unstored_mutes(self) -> dict[str, float]:
-        """user -> until of the running mutes whose write failed (to write again)."""
+        """user -> until of the running mutes whose write failed (to write again); one
+        replaced since by another mute (a moderator's, stored) is not among them."""
         now = self._clock()
-        return {user: until for user, until in self._not_stored.items() if until > now}
+        return {
+            user: until
+            for user, until in self._not_stored.items()
+            if until > now and self._muted.get(user) == until
+        }
 
     def muted_for(self, user: str) -> float:
         """Seconds of mute left (0 when not muted)."""

@@ -71,8 +71,13 @@ def test_an_unstored_timeout_gives_way_to_an_unmute_a_stored_mute_or_its_end() -
         sanctions.mute(user, 300)
         sanctions.not_stored(user)
     sanctions.unmute("ann")  # a moderator lifted it
-    sanctions.reconcile({"bob": 5000.0}, {})  # another mute was stored since: it wins
-    assert sanctions.unstored_mutes() == {"cy": 1300.0}
+    sanctions.mute("dee", 300)
+    sanctions.not_stored("dee")
+    sanctions.mute_until("dee", 9000.0)  # a moderator's longer mute, stored elsewhere
+    assert set(sanctions.unstored_mutes()) == {"bob", "cy"}  # dee's is not written over it
+    stored = {"bob": 5000.0, "dee": 9000.0}
+    sanctions.reconcile(stored, {})  # another mute was stored since: it wins
+    assert sanctions.unstored_mutes() == {"cy": 1300.0}  # never dee's older one again
     assert (sanctions.muted_for("ann"), sanctions.muted_for("bob")) == (0.0, 4000.0)
     now = 1300.0  # cy's timeout ran out
-    assert sanctions.reconcile({}, {}) == 0 and sanctions.unstored_mutes() == {}
+    assert sanctions.reconcile(stored, {}) == 0 and sanctions.unstored_mutes() == {}
