@@ -138,7 +138,6 @@ class Room(Actor):
         self._pipeline_out = send
         self._pipeline_drained = trio.Event()
         self._presence_dirty = False
-        self._reported_count = 0  # this node's viewers, as the other nodes last heard
         self._fanout = FanOut(
             self._members,
             deps.metrics,
@@ -515,11 +514,8 @@ class Room(Actor):
             await trio.sleep(PRESENCE_INTERVAL_SECS)
             if self._presence_dirty:
                 self._presence_dirty = False
-                if self._cluster is not None and len(self._members) != self._reported_count:
-                    # Only a change here is news to the other nodes (their own counts
-                    # changing ours would bounce presence between nodes every second).
-                    self._reported_count = len(self._members)
-                    self._cluster.report_presence()
+                if self._cluster is not None:
+                    self._cluster.report_count_change()
                 self._fanout.to_all(
                     event_frame(presence_frame(self.room, self._room_viewers(), self._viewers())),
                     optional="presence",

@@ -106,6 +106,7 @@ class RoomCluster:
         # node -> (its viewers in this room, how far behind it delivers, when it said so)
         self._presence_elsewhere: dict[str, tuple[int, float, float]] = {}
         self._shown_elsewhere = 0  # their total, as this room last showed it
+        self._reported = 0  # this node's viewers in the room, as the others last heard
         # Posts forwarded to the owner and not seen back yet: if the owner dies first,
         # the node that takes the room over accepts them itself.
         self._forwarded: deque[tuple[Post, float]] = deque(maxlen=FORWARDED_KEPT)
@@ -122,6 +123,14 @@ class RoomCluster:
         behind_ms = round(1000 * self._room.delivery_lag())
         members, seq = self._room.member_count(), self._room.seq
         self.link.publish_presence(members, behind_ms=behind_ms, seq=seq)
+        self._reported = members
+
+    def report_count_change(self) -> None:
+        """Report this node's viewers if their count changed since the others last
+        heard it (reporting on every change of the room's presence would bounce it
+        between nodes: each one's report changes what the other shows)."""
+        if self._room.member_count() != self._reported:
+            self.report_presence()
 
     def _check_viewers_elsewhere(self) -> None:
         """The room shows a new count only when the other nodes' total changed (a report

@@ -88,7 +88,7 @@ class Sanctions:
         so it is never lifted in between). A mute whose write failed (`not_stored`) is
         kept until it runs out, unless a stored one replaces it. Returns how many entries
         changed."""
-        changed = 0
+        changed, now = 0, self._clock()
         unstored: set[tuple[str, str, float]] = set()
         self._not_stored = self.unstored_mutes()
         for user in mutes:
@@ -99,7 +99,7 @@ class Sanctions:
                     table[user] = until
                     changed += 1
             for user, until in list(table.items()):
-                if user in stored or until <= self._clock():
+                if user in stored or until <= now:
                     continue  # stored, or over (it goes when next asked about)
                 if name == "mute" and self._not_stored.get(user) == until:
                     continue

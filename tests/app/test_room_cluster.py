@@ -262,3 +262,12 @@ async def test_the_owner_adds_the_age_of_the_messages_a_node_has_not_delivered(
         r.queue_published()
         await trio.testing.wait_all_tasks_blocked()
         assert r.cluster.delivery_lag_elsewhere() == 0.25
+
+
+async def test_a_node_reports_its_count_again_only_when_it_changed(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with replica(tmp_path) as r:
+        r.cluster.report_count_change()  # 1 viewer here, the others heard of none
+        r.cluster.report_count_change()  # (the room's presence changed again: same count)
+        assert [decode_event(p).presence for p in r.broker.published] == [1]
